@@ -1,0 +1,52 @@
+# controlml: two commands do all the set-up on a fresh machine.
+#   make reproduce   venv + install + `controlml reproduce` -> report/index.html
+#   make test        venv + install (dev extra) + the whole test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= report
+ARGS   ?=
+
+.PHONY: reproduce reproduce-quick test bench lint clean venv
+
+$(BIN)/python:
+	@echo ">> creating virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files make the installs idempotent: they rerun only when the
+# dependency declarations change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	@echo ">> installing controlml (pinned by constraints.txt)"
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	@echo ">> installing the dev extra"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+reproduce: $(VENV)/.installed
+	@echo ">> controlml reproduce --out $(OUT) $(ARGS)"
+	$(BIN)/controlml reproduce --out $(OUT) $(ARGS)
+	@echo ">> report written to $(abspath $(OUT))/index.html"
+
+reproduce-quick: $(VENV)/.installed
+	$(BIN)/controlml reproduce --quick --out $(OUT) $(ARGS)
+	@echo ">> report written to $(abspath $(OUT))/index.html"
+
+test: $(VENV)/.installed-dev
+	@echo ">> running the test suite"
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) report .pytest_cache

@@ -1,0 +1,1 @@
+"""matplotlib figures, one module per paper section; imported lazily by callers."""

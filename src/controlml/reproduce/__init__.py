@@ -1,0 +1,63 @@
+"""``controlml reproduce``: every figure and quantitative claim of the paper.
+
+Experiments live in :mod:`controlml.reproduce.experiments`, one module per paper
+section, and register themselves with :func:`experiment`.  Each receives a
+:class:`Context` and records PNG figures and check rows
+``(claim, paper value, measured value, holds)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._context import Check, Context, ExperimentSkipped, Figure
+from ._registry import SECTIONS, Experiment, experiment, registry
+from ._report import format_value, write_report
+from ._runner import ExperimentResult, run_experiments, select
+
+__all__ = [
+    "Check", "Context", "Experiment", "ExperimentResult", "ExperimentSkipped", "Figure",
+    "Report", "SECTIONS", "experiment", "format_value", "registry", "reproduce",
+    "run_experiments", "select", "write_report",
+]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Outcome of :func:`reproduce`: the results and where the report was written."""
+
+    results: list[ExperimentResult]
+    index: Path
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed and no experiment raised (skips are fine)."""
+        return all(r.status in ("passed", "skipped") for r in self.results)
+
+
+def reproduce(names: list[str] | None = None, *, quick: bool = False, out: str | Path = "report",
+              data_dir: str | Path | None = None, jobs: int = 1, seed: int = 0,
+              progress: bool = True) -> Report:
+    """Run the named experiments (all by default) and write ``out/index.html``.
+
+    Parameters
+    ----------
+    names : list of str, optional
+        Experiment names (``"thm3.3"``), prefixes (``"thm3"``) or sections (``"sec3"``).
+    quick : bool
+        Small sizes, for tests.
+    out : path
+        Report folder; nothing is written outside it.
+    data_dir : path, optional
+        Folder with user-supplied data sets (e.g. ``rt-polarity/``).
+    jobs : int
+        Worker processes.
+    """
+    exps = select(list(names) if names else None)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = run_experiments(exps, quick=quick, out_dir=out,
+                              data_dir=Path(data_dir) if data_dir else None,
+                              seed=seed, jobs=jobs, progress=progress)
+    return Report(results, write_report(results, out, quick=quick))

@@ -1,0 +1,129 @@
+"""What an experiment receives: sizes, output folder, data folder, and its sinks."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_bytes
+
+__all__ = ["Check", "Figure", "Context", "ExperimentSkipped"]
+
+
+class ExperimentSkipped(Exception):
+    """Raised by :meth:`Context.skip`: the experiment cannot run here (e.g. missing data)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of a check table: ``claim``, the paper's value, ours, and whether it holds."""
+
+    claim: str
+    paper: Any
+    measured: Any
+    holds: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG written by an experiment, relative to the report folder, with its caption."""
+
+    path: str
+    caption: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """Handed to every experiment.
+
+    Attributes
+    ----------
+    name : str
+        The experiment's name (used to name its figures).
+    quick : bool
+        Shrink sizes so the experiment runs in a few seconds (tests, ``--quick``).
+    out_dir : Path
+        The report folder chosen by the user; figures go to ``out_dir/figures``.
+    data_dir : Path or None
+        Where user-supplied data sets live (``--data-dir``), or ``None``.
+    seed : int
+        Base seed; experiments derive every random stream from it.
+    """
+
+    name: str
+    quick: bool
+    out_dir: Path
+    data_dir: Path | None = None
+    seed: int = 0
+    checks: list[Check] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    progress: bool = False
+
+    def rng(self, offset: int = 0) -> np.random.Generator:
+        """A reproducible generator for stream ``offset`` of this experiment."""
+        return np.random.default_rng([self.seed, offset])
+
+    def size(self, full: Any, quick: Any) -> Any:
+        """``quick`` under ``--quick``, else ``full``."""
+        return quick if self.quick else full
+
+    def check(self, claim: str, paper: Any, measured: Any, holds: bool) -> bool:
+        """Record a check row; returns ``holds`` for convenience."""
+        holds = bool(holds)
+        self.checks.append(Check(claim, _plain(paper), _plain(measured), holds))
+        return holds
+
+    def note(self, text: str) -> None:
+        """A sentence shown under the experiment (method, sizes, caveats)."""
+        self.notes.append(text)
+
+    def figure(self, fig: Any, caption: str, *, tag: str | None = None) -> Figure:
+        """Save a matplotlib figure as PNG (atomically) and close it."""
+        import matplotlib.pyplot as plt
+
+        tag = tag or str(len(self.figures) + 1)
+        fname = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.name}-{tag}") + ".png"
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        atomic_write_bytes(self.out_dir / "figures" / fname, buf.getvalue())
+        entry = Figure(f"figures/{fname}", caption)
+        self.figures.append(entry)
+        return entry
+
+    def skip(self, reason: str) -> None:
+        """Stop the experiment and list it as skipped with ``reason`` (never a failure)."""
+        raise ExperimentSkipped(reason)
+
+    def iterate(self, iterable: Iterable, desc: str, total: int | None = None) -> Iterable:
+        """Wrap a long loop in a tqdm bar (shown only in interactive full runs)."""
+        if not self.progress:
+            return iterable
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, desc=f"{self.name}: {desc}", total=total, leave=False)
+
+
+def _plain(v: Any) -> Any:
+    """Make a value JSON friendly (NumPy scalars to Python, NaN kept as float)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, float) and not math.isfinite(v):
+        return v
+    return v

@@ -1,0 +1,127 @@
+"""Run experiments, isolate their failures, collect their results."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError
+from ._context import Check, Context, ExperimentSkipped, Figure
+from ._registry import Experiment, registry
+
+__all__ = ["ExperimentResult", "run_experiments", "select"]
+
+
+@dataclass
+class ExperimentResult:
+    """What one experiment produced.
+
+    ``status`` is ``"passed"`` (all checks hold), ``"failed"`` (a check does not
+    hold), ``"error"`` (it raised: ``error`` has the traceback) or ``"skipped"``
+    (``error`` has the reason).
+    """
+
+    name: str
+    section: str
+    title: str
+    caption: str
+    status: str
+    seconds: float
+    checks: list[Check] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["checks"] = [c.to_dict() for c in self.checks]
+        d["figures"] = [f.to_dict() for f in self.figures]
+        return d
+
+
+def select(names: list[str] | None) -> list[Experiment]:
+    """The experiments named (a name may also be a prefix like ``thm3`` or a section ``sec3``)."""
+    allx = registry()
+    if not names:
+        return allx
+    chosen: list[Experiment] = []
+    for n in names:
+        hits = [e for e in allx if e.name == n]
+        if not hits and n.startswith("sec"):
+            hits = [e for e in allx if e.section == n[3:]]
+        if not hits:
+            hits = [e for e in allx if e.name.startswith(n)]
+        if not hits:
+            known = ", ".join(e.name for e in allx)
+            raise ParameterError(f"no experiment named {n!r}; known: {known}")
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen
+
+
+def _run_one(exp: Experiment, quick: bool, out_dir: Path, data_dir: Path | None,
+             seed: int, progress: bool) -> ExperimentResult:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ctx = Context(exp.name, quick, out_dir, data_dir, seed, progress=progress)
+    t0 = time.perf_counter()
+    error, status = "", "passed"
+    try:
+        exp.func(ctx)
+        if not ctx.checks and not ctx.figures:
+            status, error = "error", "the experiment produced neither a check nor a figure"
+        elif not all(c.holds for c in ctx.checks):
+            status = "failed"
+    except ExperimentSkipped as exc:
+        status, error = "skipped", str(exc)
+    except Exception:  # an experiment that fails must not abort the others
+        status, error = "error", traceback.format_exc(limit=8)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    return ExperimentResult(exp.name, exp.section, exp.title, exp.caption, status,
+                            time.perf_counter() - t0, ctx.checks, ctx.figures, ctx.notes, error)
+
+
+def _run_by_name(name: str, quick: bool, out_dir: Path, data_dir: Path | None,
+                 seed: int) -> ExperimentResult:
+    exp = next(e for e in registry() if e.name == name)
+    return _run_one(exp, quick, out_dir, data_dir, seed, False)
+
+
+def run_experiments(experiments: list[Experiment], *, quick: bool, out_dir: Path,
+                    data_dir: Path | None = None, seed: int = 0, jobs: int = 1,
+                    progress: bool = True) -> list[ExperimentResult]:
+    """Run ``experiments`` (in processes when ``jobs > 1``), with a tqdm bar."""
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    results: dict[str, ExperimentResult] = {}
+    bar = tqdm(total=len(experiments), desc="reproduce", unit="exp", disable=not progress)
+    if jobs > 1 and len(experiments) > 1:
+        jobs = min(jobs, os.cpu_count() or 1, len(experiments))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futs = {pool.submit(_run_by_name, e.name, quick, out_dir, data_dir, seed): e
+                    for e in experiments}
+            for fut in futs:
+                e = futs[fut]
+                try:
+                    results[e.name] = fut.result()
+                except Exception:
+                    results[e.name] = ExperimentResult(e.name, e.section, e.title, e.caption,
+                                                       "error", 0.0, error=traceback.format_exc())
+                bar.set_postfix_str(e.name)
+                bar.update()
+    else:
+        for e in experiments:
+            bar.set_postfix_str(e.name)
+            results[e.name] = _run_one(e, quick, out_dir, data_dir, seed, progress)
+            bar.update()
+    bar.close()
+    return [results[e.name] for e in experiments]

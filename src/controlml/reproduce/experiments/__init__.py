@@ -1,0 +1,1 @@
+"""Experiment modules, one per paper section; importing one registers its entries."""
