@@ -1,0 +1,407 @@
+"""Hardmax (4.1) and softmax (4.2) self-attention dynamics in float64 NumPy, batched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_int
+from ..errors import ParameterError
+from ._validate import (
+    as_token_batch,
+    check_alpha,
+    check_spd,
+    check_tau,
+    check_theorem_tokens,
+    check_tie_rtol,
+)
+
+__all__ = [
+    "DEFAULT_TIE_RTOL",
+    "AttentionDynamics",
+    "attention_weights",
+    "hardmax_step",
+    "softmax_step",
+    "hardmax_dynamics",
+    "softmax_dynamics",
+    "leaders",
+]
+
+#: Default relative tolerance deciding hardmax ties in (4.1b).
+DEFAULT_TIE_RTOL = 1e-12
+
+
+def _merge_tol(tie_rtol: float) -> float:
+    """Relative distance under which two tokens count as the same point (coincident copies)."""
+    return max(tie_rtol, 1e-16) ** 0.5
+
+
+# ----------------------------------------------------------------------------- kernels
+def _scores(Z: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    AZ = Z @ A  # A symmetric: rows are A z_i
+    S = AZ @ Z.transpose(0, 2, 1)  # S[b, i, l] = <A z_i, z_l>
+    return AZ, S
+
+
+def _tie_mask(Z: np.ndarray, AZ: np.ndarray, S: np.ndarray, tie_rtol: float) -> np.ndarray:
+    """C_i of (4.1b) as a boolean (B, n, n) mask, ties within tie_rtol * ||A z_i|| max_l ||z_l||."""
+    scale = np.linalg.norm(AZ, axis=-1) * np.linalg.norm(Z, axis=-1).max(axis=-1, keepdims=True)
+    return S >= S.max(axis=-1, keepdims=True) - tie_rtol * scale[..., None]
+
+
+def _softmax_weights(S: np.ndarray, tau: float) -> np.ndarray:
+    L = (S - S.max(axis=-1, keepdims=True)) / tau  # <= 0: no overflow for any tau > 0
+    E = np.exp(L)
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def _weights(Z: np.ndarray, A: np.ndarray, tau: float, tie_rtol: float) -> tuple[np.ndarray, np.ndarray]:
+    AZ, S = _scores(Z, A)
+    mask = _tie_mask(Z, AZ, S, tie_rtol)
+    if tau > 0:
+        P = _softmax_weights(S, tau)
+    else:
+        P = mask / mask.sum(axis=-1, keepdims=True)
+    return P, mask
+
+
+def _step(Z: np.ndarray, P: np.ndarray, alpha: float) -> np.ndarray:
+    return (Z + alpha * (P @ Z)) / (1.0 + alpha)
+
+
+def _leader_mask(Z: np.ndarray, mask: np.ndarray, tie_rtol: float) -> np.ndarray:
+    """Token i leads iff C_i only holds copies of z_i and no earlier leader is a copy of z_i."""
+    R = np.linalg.norm(Z, axis=-1).max(axis=-1)  # (B,)
+    D = np.linalg.norm(Z[:, :, None, :] - Z[:, None, :, :], axis=-1)
+    G = D <= (_merge_tol(tie_rtol) * R)[:, None, None]
+    inside = ~np.any(mask & ~G, axis=-1)  # attends only to (copies of) itself
+    n = Z.shape[1]
+    earlier = np.tril(np.ones((n, n), dtype=bool), k=-1)[None]  # j < i
+    dup = np.any(G & earlier & inside[:, None, :], axis=-1)  # an earlier leader copy exists
+    return inside & ~dup
+
+
+def _same_point_set(P: np.ndarray, Q: np.ndarray, tol: float) -> bool:
+    if P.shape[0] != Q.shape[0]:
+        return False
+    if P.shape[0] == 0:
+        return True
+    D = np.linalg.norm(P[:, None, :] - Q[None, :, :], axis=-1)
+    return bool(np.all(D.min(axis=1) <= tol) and np.all(D.min(axis=0) <= tol))
+
+
+def _stable_from(traj: list[np.ndarray], masks: list[np.ndarray], b: int, tie_rtol: float) -> int:
+    """First layer k0 such that the leader point set equals the final one for all k >= k0."""
+    K = len(masks) - 1
+    final = traj[K][b][masks[K][b]]
+    tol = _merge_tol(tie_rtol) * max(float(np.linalg.norm(traj[K][b], axis=-1).max()), 1e-300)
+    k0 = K
+    for k in range(K - 1, -1, -1):
+        if _same_point_set(traj[k][b][masks[k][b]], final, tol):
+            k0 = k
+        else:
+            break
+    return k0
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class AttentionDynamics:
+    r"""Result of :func:`hardmax_dynamics` / :func:`softmax_dynamics`.
+
+    Shapes below are for a batched input ``Z`` of shape (B, n, d); for an unbatched input
+    (n, d) the batch axis is dropped everywhere.
+
+    Attributes
+    ----------
+    Z : ndarray, shape (B, n, d)
+        Tokens after ``num_layers`` layers.
+    trajectory : ndarray, shape (num_layers + 1, B, n, d), or None
+        Every layer ``Z(0), ..., Z(K)`` (``None`` with ``keep_trajectory=False``).
+    leader_mask : ndarray of bool, shape (num_layers + 1, B, n)
+        ``leader_mask[k, b, i]``: token i of sequence b is a leader at layer k, i.e.
+        :math:`\mathcal C_i(k) = \{i\}` (tokens numerically merged with z_i count as i, the
+        first index representing them; see :func:`leaders`).
+    leaders_stable_from : ndarray of int, shape (B,)
+        First layer :math:`k_0` from which the set of leaders :math:`\mathcal L(k)` (as points)
+        stays equal to the final one until the end of this run (Thm 4.1: finite).
+    num_leaders : ndarray of int, shape (B,)
+        :math:`|\mathcal L(K)|` at the last layer.
+    last_step : ndarray, shape (B,)
+        :math:`\max_i \|z_i(K) - z_i(K-1)\|` (0 when ``num_layers == 0``).
+    A, alpha, tau, tie_rtol, num_layers
+        The parameters used (``tau == 0`` for hardmax).
+    status : str
+        ``"stationary"`` if the last layer moved no token by more than
+        ``1e-13 * max |z|``, else ``"max_layers"`` (convergence in Thm 4.1 is only asymptotic).
+    """
+
+    Z: np.ndarray
+    trajectory: np.ndarray | None
+    leader_mask: np.ndarray
+    leaders_stable_from: np.ndarray
+    num_leaders: np.ndarray
+    last_step: np.ndarray
+    A: np.ndarray
+    alpha: float
+    tau: float
+    tie_rtol: float
+    num_layers: int
+    status: str
+
+
+# ----------------------------------------------------------------------------- public API
+def _prepare(Z: Any, A: Any, alpha: Any, tie_rtol: Any, check_hypotheses: bool):
+    Zb, batched = as_token_batch(Z, "Z")
+    A_ = check_spd(A, Zb.shape[2], "A")
+    a = check_alpha(alpha)
+    t = check_tie_rtol(tie_rtol)
+    if not isinstance(check_hypotheses, bool):
+        raise ParameterError(f"check_hypotheses must be True or False; got {check_hypotheses!r}")
+    if check_hypotheses:
+        check_theorem_tokens(Zb, "Z")
+    return Zb, batched, A_, a, t
+
+
+def attention_weights(Z: Any, A: Any, tau: float = 0.0, *, tie_rtol: float = DEFAULT_TIE_RTOL) -> np.ndarray:
+    r"""Self-attention matrix :math:`\pi^\tau(Z)`: softmax (4.2) for ``tau > 0``, hardmax (4.3) for 0.
+
+    .. math::
+
+        \pi^\tau_{i\ell}(Z) = \frac{e^{\langle Az_i,z_\ell\rangle/\tau}}{\sum_k e^{\langle Az_i,z_k\rangle/\tau}},
+        \qquad \pi^0_{i\ell}(Z) = \frac{\mathbf 1[\ell\in\mathcal C_i(Z)]}{|\mathcal C_i(Z)|},
+
+    with the tie set :math:`\mathcal C_i = \{j: \langle Az_i,z_j\rangle \ge \max_\ell
+    \langle Az_i,z_\ell\rangle - \mathrm{tie\_rtol}\,\|Az_i\|\max_\ell\|z_\ell\|\}`.
+    The softmax subtracts the row maximum first, so it is finite for any ``tau > 0``
+    (tested down to 1e-6).
+
+    Parameters
+    ----------
+    Z : array, shape (n, d) or (B, n, d)
+    A : array, shape (d, d), symmetric positive definite
+    tau : float >= 0
+    tie_rtol : float in [0, 1)
+
+    Returns
+    -------
+    ndarray, shape (n, n) or (B, n, n), row-stochastic.
+    """
+    Zb, batched = as_token_batch(Z, "Z")
+    A_ = check_spd(A, Zb.shape[2], "A")
+    P, _ = _weights(Zb, A_, check_tau(tau), check_tie_rtol(tie_rtol))
+    return P if batched else P[0]
+
+
+def hardmax_step(Z: Any, A: Any, alpha: float, *, tie_rtol: float = DEFAULT_TIE_RTOL) -> np.ndarray:
+    r"""One layer of the hardmax self-attention dynamics (4.1a)-(4.1b).
+
+    .. math::
+
+        z_i(k+1) = z_i(k) + \frac{\alpha}{1+\alpha}\frac{1}{|\mathcal C_i(k)|}
+        \sum_{\ell\in\mathcal C_i(k)} \big(z_\ell(k) - z_i(k)\big),\qquad
+        \mathcal C_i(k) = \operatorname{argmax}_{j} \langle z_j(k), A z_i(k)\rangle
+
+    Ties: j belongs to :math:`\mathcal C_i` when its score is within
+    ``tie_rtol * ||A z_i|| * max_l ||z_l||`` of the maximum (a relative tolerance; exact
+    ties such as a token half way between two symmetric ones are what create the
+    non-leader clusters of Thm 4.1). One layer is defined for any tokens, so the
+    hypotheses of Thm 4.1 (nonzero, distinct) are not checked here.
+
+    Parameters
+    ----------
+    Z : array, shape (n, d) or (B, n, d)
+    A : array, shape (d, d), symmetric positive definite
+    alpha : float > 0
+    tie_rtol : float in [0, 1)
+
+    Returns
+    -------
+    ndarray, same shape as ``Z``
+    """
+    Zb, batched, A_, a, t = _prepare(Z, A, alpha, tie_rtol, False)
+    P, _ = _weights(Zb, A_, 0.0, t)
+    out = _step(Zb, P, a)
+    return out if batched else out[0]
+
+
+def softmax_step(Z: Any, A: Any, alpha: float, tau: float, *, tie_rtol: float = DEFAULT_TIE_RTOL) -> np.ndarray:
+    r"""One layer :math:`z_i \leftarrow (z_i + \alpha\sum_\ell \pi^\tau_{i\ell}(Z) z_\ell)/(1+\alpha)`
+    with the softmax weights (4.2); ``tau == 0`` is :func:`hardmax_step`.
+
+    Parameters
+    ----------
+    Z : array, shape (n, d) or (B, n, d)
+    A : array, shape (d, d), symmetric positive definite
+    alpha : float > 0
+    tau : float >= 0
+    tie_rtol : float, used only when ``tau == 0``
+
+    Returns
+    -------
+    ndarray, same shape as ``Z``
+    """
+    Zb, batched, A_, a, t = _prepare(Z, A, alpha, tie_rtol, False)
+    P, _ = _weights(Zb, A_, check_tau(tau), t)
+    out = _step(Zb, P, a)
+    return out if batched else out[0]
+
+
+def _run(Zb, batched, A_, a, tau, t, num_layers, keep_trajectory, progress) -> AttentionDynamics:
+    K = check_int(num_layers, "num_layers", minimum=0)
+    if not isinstance(keep_trajectory, bool):
+        raise ParameterError(f"keep_trajectory must be True or False; got {keep_trajectory!r}")
+    if not isinstance(progress, bool):
+        raise ParameterError(f"progress must be True or False; got {progress!r}")
+    it = range(K)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="attention layers", leave=False)
+    traj = [Zb]
+    P, mask = _weights(Zb, A_, tau, t)
+    masks = [_leader_mask(Zb, mask, t)]
+    last = np.zeros(Zb.shape[0])
+    Z = Zb
+    for _ in it:
+        Znew = _step(Z, P, a)
+        last = np.linalg.norm(Znew - Z, axis=-1).max(axis=-1)
+        Z = Znew
+        traj.append(Z)
+        P, mask = _weights(Z, A_, tau, t)
+        masks.append(_leader_mask(Z, mask, t))
+    stable = np.array([_stable_from(traj, masks, b, t) for b in range(Z.shape[0])], dtype=int)
+    lm = np.stack(masks)
+    R = np.linalg.norm(Z, axis=-1).max(axis=-1)
+    status = "stationary" if K > 0 and np.all(last <= 1e-13 * R) else "max_layers"
+    T = np.stack(traj) if keep_trajectory else None
+    return AttentionDynamics(
+        Z=Z if batched else Z[0],
+        trajectory=T if (batched or T is None) else T[:, 0],
+        leader_mask=lm if batched else lm[:, 0],
+        leaders_stable_from=stable if batched else stable[0],
+        num_leaders=lm[-1].sum(axis=-1) if batched else lm[-1, 0].sum(),
+        last_step=last if batched else last[0],
+        A=A_, alpha=a, tau=tau, tie_rtol=t, num_layers=K, status=status,
+    )
+
+
+def hardmax_dynamics(
+    Z: Any,
+    A: Any,
+    alpha: float,
+    num_layers: int,
+    *,
+    tie_rtol: float = DEFAULT_TIE_RTOL,
+    check_hypotheses: bool = True,
+    keep_trajectory: bool = True,
+    progress: bool = False,
+) -> AttentionDynamics:
+    r"""Run ``num_layers`` layers of the hardmax self-attention dynamics (4.1), weights shared.
+
+    .. math::
+
+        z_i(k+1) = \frac{z_i(k) + \alpha\,\frac{1}{|\mathcal C_i(k)|}\sum_{\ell\in\mathcal C_i(k)}
+        z_\ell(k)}{1+\alpha},\qquad
+        \mathcal C_i(k)=\{j:\langle z_j(k),Az_i(k)\rangle=\max_\ell\langle z_\ell(k),Az_i(k)\rangle\}
+
+    Thm 4.1: for nonzero distinct tokens, A symmetric positive definite and alpha > 0,
+    Z(k) converges to a clustered equilibrium (see :func:`equilibrium`) and the leader
+    set stabilises after finitely many layers (``leaders_stable_from``).
+
+    Parameters
+    ----------
+    Z : array, shape (n, d) or (B, n, d)
+        Initial tokens Z(0), one sequence or a batch of B sequences.
+    A : array, shape (d, d)
+        Symmetric positive definite.
+    alpha : float > 0
+        Step size.
+    num_layers : int >= 0
+        Number of layers K.
+    tie_rtol : float in [0, 1)
+        Relative tie tolerance of (4.1b) (see :func:`hardmax_step`).
+    check_hypotheses : bool
+        Check Thm 4.1's hypotheses on Z(0) (nonzero, pairwise distinct tokens per sequence).
+        Set to False to run the dynamics on other data (e.g. padded sequences).
+    keep_trajectory : bool
+        Store every layer (``trajectory``), else only the final tokens.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    AttentionDynamics
+    """
+    Zb, batched, A_, a, t = _prepare(Z, A, alpha, tie_rtol, check_hypotheses)
+    return _run(Zb, batched, A_, a, 0.0, t, num_layers, keep_trajectory, progress)
+
+
+def softmax_dynamics(
+    Z: Any,
+    A: Any,
+    alpha: float,
+    tau: float,
+    num_layers: int,
+    *,
+    tie_rtol: float = DEFAULT_TIE_RTOL,
+    check_hypotheses: bool = True,
+    keep_trajectory: bool = True,
+    progress: bool = False,
+) -> AttentionDynamics:
+    r"""Run the softmax self-attention dynamics: (4.1a) with the weights (4.2) at temperature tau.
+
+    .. math::
+
+        z_i(k+1) = \frac{z_i(k) + \alpha\sum_\ell \pi^\tau_{i\ell}(Z(k))\,z_\ell(k)}{1+\alpha},\qquad
+        \pi^\tau_{i\ell} = \operatorname{softmax}_\ell\big(\langle Az_i,z_\ell\rangle/\tau\big)
+
+    Stable for tau down to 1e-6 (the row maximum is subtracted before exponentiating);
+    ``tau == 0`` dispatches to :func:`hardmax_dynamics` (the singular limit (4.3)).
+    ``leader_mask`` uses the hardmax tie sets of each layer.
+
+    Parameters
+    ----------
+    Z : array, shape (n, d) or (B, n, d)
+    A : array, shape (d, d), symmetric positive definite
+    alpha : float > 0
+    tau : float >= 0
+        Temperature.
+    num_layers : int >= 0
+    tie_rtol, check_hypotheses, keep_trajectory, progress
+        As in :func:`hardmax_dynamics`.
+
+    Returns
+    -------
+    AttentionDynamics
+    """
+    tau_f = check_tau(tau)
+    Zb, batched, A_, a, t = _prepare(Z, A, alpha, tie_rtol, check_hypotheses)
+    return _run(Zb, batched, A_, a, tau_f, t, num_layers, keep_trajectory, progress)
+
+
+def leaders(Z: Any, A: Any, *, tie_rtol: float = DEFAULT_TIE_RTOL) -> np.ndarray | list[np.ndarray]:
+    r"""Indices of the leaders of a configuration: :math:`\{i : \mathcal C_i(Z) = \{i\}\}`.
+
+    A token leads when it attends only to itself in (4.1b). Tokens that coincide with
+    :math:`z_i` up to ``sqrt(tie_rtol) * max |z|`` (numerically merged copies, which appear
+    once the dynamics has converged in floating point) count as :math:`z_i`, and the
+    first index represents them.
+
+    Parameters
+    ----------
+    Z : array, shape (n, d) or (B, n, d)
+    A : array, shape (d, d), symmetric positive definite
+    tie_rtol : float in [0, 1)
+
+    Returns
+    -------
+    ndarray of int (sorted), or a list of them (one per sequence) for a batch.
+    """
+    Zb, batched, A_, _, t = _prepare(Z, A, 1.0, tie_rtol, False)
+    _, mask = _weights(Zb, A_, 0.0, t)
+    lm = _leader_mask(Zb, mask, t)
+    out = [np.flatnonzero(lm[b]) for b in range(Zb.shape[0])]
+    return out if batched else out[0]
