@@ -22,12 +22,18 @@ from ._dynamics import (
     softmax_step,
 )
 from ._equilibrium import Equilibrium, equilibrium, face_projection
+from ._interpolation import SequenceInterpolation, interpolate_sequences
 from ._torch import attention_step_torch, attention_weights_torch
+from ._transformer import FeedForward, SelfAttention, Transformer, readout
 
 __all__ = [
     "DEFAULT_TIE_RTOL",
     "AttentionDynamics",
     "Equilibrium",
+    "FeedForward",
+    "SelfAttention",
+    "SequenceInterpolation",
+    "Transformer",
     "attention_step_torch",
     "attention_weights",
     "attention_weights_torch",
@@ -35,7 +41,9 @@ __all__ = [
     "face_projection",
     "hardmax_dynamics",
     "hardmax_step",
+    "interpolate_sequences",
     "leaders",
+    "readout",
     "softmax_dynamics",
     "softmax_step",
 ]
