@@ -56,7 +56,7 @@ def check_spd(A: Any, d: int, name: str = "A") -> np.ndarray:
         i, j = np.unravel_index(int(np.argmax(np.abs(M - M.T))), M.shape)
         raise ParameterError(
             f"{name} must be symmetric positive definite (Thm 4.1), but it is not symmetric: "
-            f"{name}[{i},{j}] = {M[i, j]!r} != {name}[{j},{i}] = {M[j, i]!r}; pass (A + A.T) / 2 "
+            f"{name}[{i},{j}] = {float(M[i, j])!r} != {name}[{j},{i}] = {float(M[j, i])!r}; pass (A + A.T) / 2 "
             "if the bilinear form is what you mean"
         )
     M = 0.5 * (M + M.T)
