@@ -192,10 +192,10 @@ def _read_csv(path: Path) -> tuple[list[str], list[int]]:
 
 
 def _read_lines(path: Path) -> list[str]:
-    # Split on b"\n" BEFORE decoding: the latin-1 byte 0x85 decodes to NEL, which
-    # str.splitlines() would treat as a line break inside a snippet.
-    lines = path.read_bytes().split(b"\n")
-    return [_decode(line).strip() for line in lines if line.strip()]
+    # One encoding for the whole file, and split on "\n" only: the latin-1 byte 0x85 decodes
+    # to NEL, which str.splitlines() would treat as a line break inside a snippet.
+    text = _decode(path.read_bytes())
+    return [line.strip() for line in text.split("\n") if line.strip()]
 
 
 def load_sentiment(

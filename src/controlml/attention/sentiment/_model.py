@@ -166,8 +166,10 @@ class SentimentAttentionModel(torch.nn.Module):
     def _tau(self, tau: float | None) -> float:
         return self.tau if tau is None else check_nonnegative(tau, "tau")
 
+    @torch.no_grad()
     def trajectory(self, tokens: Any, mask: Any = None, *, tau: float | None = 0.0) -> torch.Tensor:
-        """Tokens at every layer, shape (K+1, B, n, d) (``tau=0``: hardmax; ``None``: training tau)."""
+        """Tokens at every layer, shape (K+1, B, n, d), without gradient (``tau=0``: hardmax;
+        ``None``: the training temperature)."""
         t, m = as_token_batch(tokens, mask, self.vocab_size, self.embedding.weight.device)
         tau_f = self._tau(tau)
         Z = self.embedding(t)
