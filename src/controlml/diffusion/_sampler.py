@@ -1,0 +1,254 @@
+"""Backward (generative) dynamics of the heat flow: reverse SDE, probability-flow ODE, in between."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._checks import as_points, check_int, check_nonnegative, check_option, check_positive
+from ..errors import ParameterError
+from ._torchutil import check_device, check_dtype, torch_generator
+
+__all__ = ["DiffusionSample", "sample", "time_grid"]
+
+_METHODS = ("euler", "heun", "rk4")
+_GRIDS = ("geometric", "uniform", "quadratic")
+
+
+def time_grid(t_max: float, t_min: float, steps: int, *, grid: str = "geometric") -> np.ndarray:
+    r"""Decreasing times :math:`t_0 = t_{max} > t_1 > \dots > t_K = t_{min}`, shape (K+1,).
+
+    ``"geometric"``: :math:`t_k = t_{max}(t_{min}/t_{max})^{k/K}` (steps proportional to
+    :math:`t`, where the score blows up like :math:`1/t`); ``"quadratic"``: uniform in
+    :math:`\sqrt t`; ``"uniform"``: uniform in :math:`t`.
+    """
+    t_max, t_min = _check_times(t_max, t_min)
+    steps = check_int(steps, "steps", minimum=1)
+    check_option(grid, "grid", _GRIDS)
+    k = np.arange(steps + 1) / steps
+    if grid == "geometric":
+        ts = t_max * (t_min / t_max) ** k
+    elif grid == "quadratic":
+        ts = (math.sqrt(t_max) + k * (math.sqrt(t_min) - math.sqrt(t_max))) ** 2
+    else:
+        ts = t_max + k * (t_min - t_max)
+    ts[0], ts[-1] = t_max, t_min
+    return ts
+
+
+def _check_times(t_max: Any, t_min: Any) -> tuple[float, float]:
+    t_min = check_positive(t_min, "t_min")
+    t_max = check_positive(t_max, "t_max")
+    if not t_min < t_max:
+        raise ParameterError(f"t_min must be < t_max (the backward dynamics runs from t_max down "
+                             f"to t_min); got t_min={t_min!r}, t_max={t_max!r}")
+    return t_max, t_min
+
+
+@dataclass(frozen=True)
+class DiffusionSample:
+    r"""Samples of the backward dynamics and how they were produced.
+
+    Attributes
+    ----------
+    X : ndarray (n, d)
+        The generated points at :math:`t = t_{min}` (float64).
+    X0 : ndarray (n, d)
+        The starting points at :math:`t = t_{max}`.
+    t : ndarray (K+1,)
+        The decreasing time grid.
+    nu : ndarray (K+1,)
+        The diffusivity :math:`\nu(t_k)` on the grid.
+    paths : ndarray (K+1, k, d)
+        Trajectories of the first ``keep_paths`` samples (k = 0 when none were kept).
+    method, init, grid : str
+        Step, initial law and grid used.
+    t_max, t_min : float
+        Start and stopping time (:math:`\tau = t_{min}`).
+    nfe : int
+        Score evaluations per sample.
+    seconds : float
+        Wall time of the loop.
+    status : str
+        ``"ok"``, or ``"non-finite"`` if some sample left the floats.
+    """
+
+    X: np.ndarray
+    X0: np.ndarray
+    t: np.ndarray
+    nu: np.ndarray
+    paths: np.ndarray
+    method: str
+    init: str
+    grid: str
+    t_max: float
+    t_min: float
+    nfe: int
+    seconds: float
+    status: str
+
+
+def _nu_values(nu: Any, ts: np.ndarray, extra: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate the diffusivity on the grid (and stage times); check it is finite and >= 0."""
+    pts = ts if extra is None else np.concatenate([ts, extra])
+    if callable(nu):
+        vals = np.array([float(nu(float(t))) for t in pts], dtype=np.float64)
+        bad = ~np.isfinite(vals) | (vals < 0)
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            raise ParameterError(f"nu(t) must be finite and >= 0 on [t_min, t_max]; got "
+                                 f"nu({pts[k]:.6g}) = {vals[k]!r}")
+    else:
+        vals = np.full(len(pts), check_nonnegative(nu, "nu"))
+    return vals[: len(ts)], vals[len(ts):]
+
+
+def sample(score: Any, n: int, *, t_max: float = 1.0, t_min: float = 1e-3, nu: Any = 1.0,
+           steps: int = 1000, method: str = "euler", grid: str = "geometric",
+           init: str = "exact", x0: Any = None, keep_paths: int = 0, dtype: Any = None,
+           device: Any = None, random_state: Any = None, progress: bool = False
+           ) -> DiffusionSample:
+    r"""Generate samples by running the heat flow backward from ``t_max`` to ``t_min``.
+
+    The forward heat equation :math:`u_t = \Delta u` is rewritten, for any
+    diffusivity :math:`\nu(t) \ge 0`, as
+    :math:`-\Delta u = \nu\Delta u - (1+\nu)\operatorname{div}(s u)`, whose reversal
+    in time is the Fokker--Planck equation of
+
+    .. math::
+        dX = (1+\nu(t))\, s(X, t)\, d\bar t + \sqrt{2\nu(t)}\, dW,\qquad
+        \bar t = t_{max} - t,
+
+    started from :math:`u(\cdot, t_{max})`: the law of :math:`X` at time :math:`t`
+    is :math:`u(\cdot, t)` for every :math:`\nu`.  ``nu=1`` is the reverse SDE,
+    ``nu=0`` the probability-flow ODE.  Stopped at :math:`t_{min} = \tau > 0`
+    because :math:`s` blows up like :math:`1/t`.
+
+    Parameters
+    ----------
+    score : HeatKernelScore or NeuralScore
+        Anything with ``d`` and ``_score_tensor(x, t)``; ``sample_marginal`` is
+        needed unless ``x0`` is given.
+    n : int
+        Number of samples.
+    t_max, t_min : float
+        Start and stopping times, ``0 < t_min < t_max``.
+    nu : float >= 0 or callable ``t -> float >= 0``
+        Diffusivity :math:`\nu(t)`.
+    steps : int
+        Number of steps on the time grid.
+    method : {"euler", "heun", "rk4"}
+        Euler--Maruyama (order 1 for the ODE); stochastic Heun (order 2 for the
+        ODE, additive noise); classical Runge--Kutta 4 (ODE only, ``nu`` must be 0).
+    grid : {"geometric", "quadratic", "uniform"}
+        Time grid, see :func:`time_grid` (geometric by default).
+    init : {"exact", "gaussian"}
+        Initial law: exact samples of the mixture :math:`u(\cdot, t_{max})` or its
+        moment-matched Gaussian :math:`N(\bar x, \Sigma + 2t_{max}I)`.
+    x0 : array (n, d), optional
+        Explicit starting points (overrides ``init``).
+    keep_paths : int
+        Keep the trajectories of the first ``keep_paths`` samples.
+    dtype, device : optional
+        Precision and device of the loop (default: the score's).
+    random_state : int or Generator, optional
+        Seeds the initial points and the Brownian increments.
+    progress : bool
+        tqdm bar over the steps.
+
+    Returns
+    -------
+    DiffusionSample
+    """
+    # ------------------------------------------------------------ validation (before any work)
+    d = getattr(score, "d", None)
+    if d is None or not hasattr(score, "_score_tensor"):
+        raise ParameterError("score must be a HeatKernelScore or a NeuralScore; got "
+                             f"{type(score).__name__}")
+    n = check_int(n, "n", minimum=1)
+    t_max, t_min = _check_times(t_max, t_min)
+    steps = check_int(steps, "steps", minimum=1)
+    check_option(method, "method", _METHODS)
+    check_option(grid, "grid", _GRIDS)
+    check_option(init, "init", ("exact", "gaussian"))
+    keep_paths = check_int(keep_paths, "keep_paths", minimum=0)
+    if keep_paths > n:
+        raise ParameterError(f"keep_paths must be <= n = {n}; got {keep_paths}")
+    dtype = check_dtype(score.dtype if dtype is None else dtype)
+    device = check_device(score.device if device is None else device)
+    ts = time_grid(t_max, t_min, steps, grid=grid)
+    mids = 0.5 * (ts[:-1] + ts[1:]) if method == "rk4" else None
+    nus, nus_mid = _nu_values(nu, ts, mids)
+    if method == "rk4" and (np.any(nus != 0.0) or np.any(nus_mid != 0.0)):
+        raise ParameterError("method='rk4' integrates the probability-flow ODE only: use nu=0, "
+                             "or method='euler'/'heun' for nu > 0")
+    if x0 is not None:
+        X0 = as_points(x0, "x0", dim=d)
+        if X0.shape[0] != n:
+            raise ParameterError(f"x0 must have n = {n} rows; got {X0.shape[0]}")
+    elif not hasattr(score, "sample_marginal"):
+        raise ParameterError("this score cannot sample u(., t_max): pass x0")
+    rng, gen = torch_generator(random_state, device)
+    if x0 is None:
+        X0 = score.sample_marginal(n, t_max, how=init, random_state=rng)
+
+    # ------------------------------------------------------------ the loop
+    t0 = time.perf_counter()
+    x = torch.as_tensor(X0, dtype=dtype, device=device).clone()
+    paths = np.empty((steps + 1, keep_paths, d))
+    if keep_paths:
+        paths[0] = X0[:keep_paths]
+    sfun = score._score_tensor
+    nfe = 0
+    it: Any = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc=f"sampling ({method})", total=steps, leave=False)
+    with torch.no_grad():
+        for k in it:
+            ta, tb = float(ts[k]), float(ts[k + 1])
+            h = ta - tb
+            if method == "euler":
+                drift = sfun(x, ta).mul_(1.0 + nus[k])
+                nfe += 1
+                x.add_(drift, alpha=h)
+                if nus[k] > 0:
+                    x.add_(torch.randn(x.shape, generator=gen, dtype=dtype, device=device),
+                           alpha=math.sqrt(2.0 * nus[k] * h))
+            elif method == "heun":
+                f0 = sfun(x, ta).mul_(1.0 + nus[k])
+                nbar = 0.5 * (nus[k] + nus[k + 1])
+                noise = None
+                if nbar > 0:
+                    noise = torch.randn(x.shape, generator=gen, dtype=dtype, device=device)
+                    noise.mul_(math.sqrt(2.0 * nbar * h))
+                xp = x + h * f0
+                if noise is not None:
+                    xp.add_(noise)
+                f1 = sfun(xp, tb).mul_(1.0 + nus[k + 1])
+                nfe += 2
+                x.add_(f0.add_(f1), alpha=0.5 * h)
+                if noise is not None:
+                    x.add_(noise)
+            else:  # rk4 on dx/dtbar = s(x, t), t = ta - tbar
+                tm = 0.5 * (ta + tb)
+                k1 = sfun(x, ta)
+                k2 = sfun(x + (0.5 * h) * k1, tm)
+                k3 = sfun(x + (0.5 * h) * k2, tm)
+                k4 = sfun(x + h * k3, tb)
+                nfe += 4
+                x.add_(k1 + 2.0 * k2 + 2.0 * k3 + k4, alpha=h / 6.0)
+            if keep_paths:
+                paths[k + 1] = x[:keep_paths].detach().cpu().numpy()
+    X = x.detach().cpu().numpy().astype(np.float64)
+    status = "ok" if np.all(np.isfinite(X)) else "non-finite"
+    return DiffusionSample(X=X, X0=np.asarray(X0, dtype=np.float64), t=ts, nu=nus, paths=paths,
+                           method=method, init="x0" if x0 is not None else init, grid=grid,
+                           t_max=t_max, t_min=t_min, nfe=nfe, seconds=time.perf_counter() - t0,
+                           status=status)
