@@ -16,7 +16,7 @@ from controlml.attention.sentiment import (
     load_sentiment,
     split_sentiment,
 )
-from controlml.errors import DatasetError, DataNotFoundError, ParameterError
+from controlml.errors import DataNotFoundError, DatasetError, ParameterError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 

@@ -21,7 +21,7 @@ from controlml.attention.sentiment import (
     save_sentiment_model,
     train_sentiment,
 )
-from controlml.errors import DatasetError, DataNotFoundError, ParameterError
+from controlml.errors import DataNotFoundError, DatasetError, ParameterError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 

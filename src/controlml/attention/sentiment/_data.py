@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..._checks import check_int, check_option, check_random_state
-from ...errors import DatasetError, DataNotFoundError, ParameterError
+from ...errors import DataNotFoundError, DatasetError, ParameterError
 
 __all__ = ["LAYOUTS", "SentimentData", "find_sentiment_data", "load_sentiment", "split_sentiment"]
 

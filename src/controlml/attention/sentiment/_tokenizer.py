@@ -134,7 +134,7 @@ class Tokenizer:
         mask : numpy.ndarray of bool, shape (N, n)
             True on real tokens; every row has at least one.
         """
-        self.vocab  # raises if not fitted
+        _ = self.vocab  # raises if not fitted
         vocab_index = self._index
         n = check_int(n, "n", minimum=1)
         texts = _as_texts(texts)

@@ -14,7 +14,7 @@ import torch
 
 from ..._checks import check_int, check_nonnegative, check_positive
 from ..._io import atomic_write_bytes
-from ...errors import DatasetError, DataNotFoundError, ParameterError
+from ...errors import DataNotFoundError, DatasetError, ParameterError
 from ._model import SentimentAttentionModel, _leaders_of, as_token_batch
 from ._tokenizer import Tokenizer
 

@@ -193,8 +193,11 @@ def fig_collapse(ctx, model, tok, test, lead_curve, evals, K):
     b = float(model.readout.bias.detach())
     lim = np.abs(traj[:, real]).max() * 1.15 + 1e-9
     xs = np.linspace(-lim, lim, 2)
+    gx, gy = np.meshgrid(np.linspace(-lim, lim, 200), np.linspace(-lim, lim, 200))
+    a.contourf(gx, gy, w[0] * gx + w[1] * gy + b, levels=[0, np.inf], colors=["C2"], alpha=0.08)
     if abs(w[1]) > 1e-12:
-        a.plot(xs, -(w[0] * xs + b) / w[1], "k--", lw=0.8, label="readout boundary v.z + b = 0")
+        a.plot(xs, -(w[0] * xs + b) / w[1], "k--", lw=0.8,
+               label="readout boundary v.z + b = 0 (green: positive)")
     mean_K = traj[-1, real].mean(0)
     a.scatter(*mean_K, marker="X", s=80, color="C1", label="mean-pooled token (layer K)", zorder=4)
     a.set_xlim(-lim, lim)
