@@ -20,7 +20,9 @@ SECTIONS: dict[str, str] = {
 EXPERIMENT_MODULES: tuple[str, ...] = (
     "controlml.reproduce.experiments.sec2_shallow",
     "controlml.reproduce.experiments.sec3_node",
-    "controlml.reproduce.experiments.sec3_beyond",
+    "controlml.reproduce.experiments.sec3_classify",
+    "controlml.reproduce.experiments.sec3_training",
+    "controlml.reproduce.experiments.sec3_transport",
     "controlml.reproduce.experiments.sec4_attention",
     "controlml.reproduce.experiments.sec4_sentiment",
     "controlml.reproduce.experiments.sec5_diffusion",
