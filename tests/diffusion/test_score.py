@@ -73,7 +73,7 @@ def test_stable_at_tiny_t_and_far_queries():
     # far away the score points to the nearest data point
     nearest = X[np.argmin(((x[:, None] - X[None]) ** 2).sum(-1), 1)]
     assert np.allclose(s[[0, 2]], (nearest[[0, 2]] - x[[0, 2]]) / (2 * t), rtol=1e-9)
-    d2 = ((x[0] - X[0]) ** 2).sum()
+    d2 = ((x[0] - nearest[0]) ** 2).sum()
     assert lu[0] == pytest.approx(-math.log(3) - math.log(4 * math.pi * t) - d2 / (4 * t), rel=1e-12)
     # float32 tensors follow the same path without overflow
     s32 = hk.score(torch.as_tensor(x, dtype=torch.float32), t)

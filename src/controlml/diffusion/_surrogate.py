@@ -177,12 +177,15 @@ def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hid
     .. math::
         \min_\theta\;
         \mathbb E_{i,\,t,\,\xi}\big|\varepsilon_\theta(x_i+\sqrt{2t}\,\xi, t) - \xi\big|^2
-        + \lambda\,\mathbb E\Big[\Big(\tfrac{2t}{d}\,
-        \big(-M - \operatorname{div}s_\theta\big)_+\Big)^2\Big],
+        + \lambda\,\mathbb E\Big[\Big(
+        \big(-M - \operatorname{div}s_\theta\big)_+ / M\Big)^2\Big],
 
     with :math:`t` log-uniform on :math:`[t_{min}, t_{max}]`,
     :math:`s_\theta = -\varepsilon_\theta/\sqrt{2t}` (so the first term is the
     :math:`2t`-weighted score-matching loss), and :math:`\lambda` = ``penalty``.  The
+    penalty is evaluated on the noisy batch and on as many uniform points of the data's
+    bounding box enlarged by :math:`1 + 3\sqrt{2t}` (where an unconstrained fit is free
+    to violate the bound).  The
     default :math:`M = d/(2t_{min})` is the Li--Yau bound of the exact score at
     :math:`t_{min}`.
 
@@ -230,7 +233,7 @@ def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hid
     lr = check_positive(lr, "lr")
     penalty = check_nonnegative(penalty, "penalty")
     d = X.shape[1]
-    M = d / (2.0 * t_min) if M is None else check_nonnegative(M, "M")
+    M = d / (2.0 * t_min) if M is None else check_positive(M, "M")
     check_option(divergence, "divergence", ("auto", "exact", "hutchinson"))
     method = ("exact" if d <= 8 else "hutchinson") if divergence == "auto" else divergence
     hutchinson_samples = check_int(hutchinson_samples, "hutchinson_samples", minimum=1)
@@ -248,6 +251,8 @@ def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hid
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     lo, hi = math.log(t_min), math.log(t_max)
+    box_lo = torch.as_tensor(X.min(0), dtype=dtype, device=device)
+    box_w = torch.as_tensor(X.max(0) - X.min(0), dtype=dtype, device=device)
     losses = np.empty(steps)
     pens = np.zeros(steps)
     it: Any = range(steps)
@@ -261,19 +266,23 @@ def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hid
                                                   device=device))
         xi = torch.randn((batch, d), generator=gen, dtype=dtype, device=device)
         x = Xt[idx] + torch.sqrt(2.0 * t) * xi
-        if penalty > 0:
-            x.requires_grad_(True)
         eps = model(x, t)
         loss = ((eps - xi) ** 2).sum(1).mean()
         total = loss
         if penalty > 0:
+            # penalty points: the noisy batch and uniform points around the data
+            pad = 1.0 + 3.0 * torch.sqrt(2.0 * t)
+            xu = box_lo - pad + (box_w + 2.0 * pad) * torch.rand((batch, d), generator=gen,
+                                                                 dtype=dtype, device=device)
+            xp = torch.cat([x.detach(), xu]).requires_grad_(True)
+            tp = torch.cat([t, t])
+            ep = model(xp, tp)
             if method == "exact":
-                div_eps = _div_exact(eps, x, create_graph=True)
+                div_eps = _div_exact(ep, xp, create_graph=True)
             else:
-                div_eps = _div_hutchinson(eps, x, hutchinson_samples, gen, create_graph=True)
-            div_s = -div_eps / torch.sqrt(2.0 * t[:, 0])
-            viol = torch.relu(-M - div_s) * (2.0 * t[:, 0] / d)
-            pen = (viol**2).mean()
+                div_eps = _div_hutchinson(ep, xp, hutchinson_samples, gen, create_graph=True)
+            div_s = -div_eps / torch.sqrt(2.0 * tp[:, 0])
+            pen = ((torch.relu(-M - div_s) / M) ** 2).mean()
             total = loss + penalty * pen
             pens[k] = float(pen.detach())
         opt.zero_grad(set_to_none=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -24,6 +25,19 @@ _FIG51_CAPTION = (
 )
 
 
+def _one_thread(func):
+    """Run an experiment on one torch thread (small products; steadier on a shared machine)."""
+
+    @functools.wraps(func)
+    def wrapper(ctx):
+        from controlml.diffusion._torchutil import limit_threads
+
+        with limit_threads(1):
+            return func(ctx)
+
+    return wrapper
+
+
 def _curve(m: int = 20001) -> np.ndarray:
     """Dense sampling of the lemniscate of Bernoulli (same parametrisation as datasets.lemniscate)."""
     t = np.linspace(0.0, 2 * np.pi, m)
@@ -39,6 +53,7 @@ def _data(ctx):
 
 @experiment("fig5.1", section="5", title="Generative diffusion: backward heat flow on a lemniscate",
             caption=_FIG51_CAPTION)
+@_one_thread
 def _fig51(ctx):
     from controlml.diffusion import HeatKernelScore, sample, sample_statistics
     from controlml.metrics import wasserstein1
@@ -94,6 +109,7 @@ def _fig51(ctx):
                     "samples closer to the initially available ones, while a larger τ generates "
                     "more diverse and distinct samples. The diffusivity level ν = ν(t) ≥ 0 in the "
                     "backward diffusion problem can also be tuned.")
+@_one_thread
 def _memorisation(ctx):
     from controlml.datasets import lemniscate
     from controlml.diffusion import HeatKernelScore, sample, sample_statistics
@@ -152,6 +168,7 @@ def _memorisation(ctx):
                     "backward energy estimate ½ d/dt ∫u² − ∫|∇u|² = ∫u² div s ≥ −d/(2t) ∫u², an "
                     "a priori estimate for backward solutions for all t = τ > 0 that blows up as "
                     "t → 0⁺.")
+@_one_thread
 def _li_yau(ctx):
     from controlml.datasets import lemniscate
     from controlml.diffusion import HeatKernelScore, concentration, energy_estimate, li_yau_check
@@ -204,6 +221,7 @@ def _li_yau(ctx):
             caption="The exact Gaussian score function can be approximated by an NN ansatz, "
                     "yielding a surrogate s̄(x,t). The estimates highlight the importance of "
                     "maintaining, for some finite M > 0, uniform bounds of the form div s̄ ≥ −M.")
+@_one_thread
 def _surrogate(ctx):
     from controlml.datasets import lemniscate
     from controlml.diffusion import (
@@ -213,7 +231,6 @@ def _surrogate(ctx):
         sample_statistics,
         train_score_model,
     )
-    from controlml.diffusion._torchutil import limit_threads
     from controlml.metrics import wasserstein1
 
     X = _data(ctx)
@@ -221,14 +238,14 @@ def _surrogate(ctx):
     hk = HeatKernelScore(X)
     fresh = lemniscate(ctx.size(2000, 300), a=_A, random_state=ctx.rng(1))
     t_min = 1e-3
-    steps = ctx.size(2500, 150)
-    with limit_threads(1):
-        plain = train_score_model(X, t_min=t_min, t_max=_T_MAX, hidden=ctx.size(128, 32),
-                                  steps=steps, batch=256, random_state=ctx.rng(2),
-                                  progress=ctx.progress)
-        pen = train_score_model(X, t_min=t_min, t_max=_T_MAX, hidden=ctx.size(128, 32),
-                                steps=steps, batch=256, penalty=100.0, M=_M, random_state=ctx.rng(2),
-                                progress=ctx.progress)
+    steps = ctx.size(2000, 300)
+    batch = ctx.size(256, 128)
+    plain = train_score_model(X, t_min=t_min, t_max=_T_MAX, hidden=ctx.size(128, 32),
+                              steps=steps, batch=batch, random_state=ctx.rng(2),
+                              progress=ctx.progress)
+    pen = train_score_model(X, t_min=t_min, t_max=_T_MAX, hidden=ctx.size(128, 32),
+                            steps=steps, batch=batch, penalty=10.0, M=_M, random_state=ctx.rng(2),
+                            progress=ctx.progress)
     n = ctx.size(3000, 300)
     tau = 0.01
     runs = {}
