@@ -309,6 +309,20 @@ def test_experiment_skips_without_data(tmp_path):
     assert r.status == "skipped" and "sub-folder" in r.error
 
 
+def test_experiment_runs_on_a_kaggle_csv(tmp_path):
+    # the IMDB code path of the experiment (layout other than rt-polarity) on a synthetic CSV
+    from controlml.reproduce import reproduce
+
+    texts, y = _synthetic(6, 600)
+    rows = ["review,sentiment"] + [f"{t},{'positive' if v else 'negative'}" for t, v in zip(texts, y, strict=True)]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "IMDB Dataset.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (r,) = reproduce(["sentiment"], quick=True, out=tmp_path / "out", data_dir=tmp_path / "data",
+                     progress=False).results
+    assert r.status in ("passed", "failed"), r.error
+    assert any("imdb-csv" in c.measured for c in r.checks[:4])
+
+
 def test_experiment_quick_on_real_data(tmp_path):
     if not (SHARED_DATA / "rt-polarity" / "rt-polarity.pos").is_file():
         pytest.skip(f"real data not found at {SHARED_DATA}/rt-polarity (shared/ beside the repository)")
@@ -322,3 +336,15 @@ def test_experiment_quick_on_real_data(tmp_path):
     assert all((tmp_path / "report" / f.path).is_file() for f in r.figures)
     # nothing written outside the report folder
     assert {p.name for p in tmp_path.iterdir()} == {"report"}
+
+
+def test_num_threads_restored():
+    texts, y = _synthetic(5, 40)
+    tok = Tokenizer().fit(texts)
+    T, M = tok.encode(texts, n=8)
+    torch.set_num_threads(2)
+    model = SentimentAttentionModel(len(tok.vocab), 2, K=1, seed=0)
+    train_sentiment(model, T, M, y, epochs=1, num_threads=1)
+    assert torch.get_num_threads() == 2
+    with pytest.raises(ParameterError, match="num_threads must be >= 1"):
+        train_sentiment(model, T, M, y, num_threads=0)

@@ -27,7 +27,7 @@ class BagOfWordsResult:
     n_features : int
         Vocabulary size of the ``CountVectorizer``.
     pipeline : sklearn.pipeline.Pipeline
-        ``CountVectorizer(binary=True)`` then ``LogisticRegression``.
+        ``CountVectorizer(binary=True)`` then ``LogisticRegression(solver="liblinear")``.
     """
 
     accuracy: float
@@ -77,7 +77,7 @@ def bag_of_words_baseline(train_texts: Sequence[str], train_labels: Any, test_te
     elif not isinstance(tokenizer, Tokenizer):
         raise ParameterError(f"tokenizer must be a Tokenizer or None; got {type(tokenizer).__name__}")
     pipe = make_pipeline(CountVectorizer(analyzer=tokenizer.tokenize, binary=True),
-                         LogisticRegression(C=C, max_iter=2000))
+                         LogisticRegression(C=C, solver="liblinear", max_iter=2000))
     pipe.fit(Xtr, ytr)
     return BagOfWordsResult(float(pipe.score(Xte, yte)), float(pipe.score(Xtr, ytr)),
                             len(pipe[0].vocabulary_), pipe)

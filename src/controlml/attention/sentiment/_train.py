@@ -155,6 +155,7 @@ def train_sentiment(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     tokenizer: Tokenizer | None = None,
+    num_threads: int | None = 1,
     progress: bool = False,
 ) -> SentimentTrainingResult:
     r"""Train with binary cross-entropy, Adam and gradient-norm clipping (softmax at ``model.tau``).
@@ -184,6 +185,10 @@ def train_sentiment(
         ``best.pt``; nothing is written elsewhere.  Written atomically.
     tokenizer : Tokenizer, optional
         Stored inside the checkpoints so that they are self-contained.
+    num_threads : int or None
+        torch intra-op CPU threads while training, restored afterwards (default 1: the
+        matrices are tiny, and on a busy CPU more threads make each step many times slower);
+        ``None`` keeps torch's setting.
     progress : bool
         tqdm bar over the epochs.
 
@@ -205,8 +210,22 @@ def train_sentiment(
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
     if tokenizer is not None and not isinstance(tokenizer, Tokenizer):
         raise ParameterError(f"tokenizer must be a Tokenizer or None; got {type(tokenizer).__name__}")
+    if num_threads is not None:
+        num_threads = check_int(num_threads, "num_threads", minimum=1)
     ckdir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    old_threads = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        return _train(model, t, m, y_np, val, epochs, batch_size, lr, clip, weight_decay, seed,
+                      ckdir, checkpoint_every, tokenizer, progress)
+    finally:
+        torch.set_num_threads(old_threads)
 
+
+def _train(model, t, m, y_np, val, epochs, batch_size, lr, clip, weight_decay, seed, ckdir,
+           checkpoint_every, tokenizer, progress) -> SentimentTrainingResult:
+    dev = model.embedding.weight.device
     y = torch.as_tensor(y_np, dtype=model.embedding.weight.dtype, device=dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator(device="cpu")
