@@ -86,6 +86,19 @@ def test_matches_controlml_attention_layer():
                                    mod.attention_step_torch(Z, torch.eye(4), 0.5, tau))
 
 
+def test_layer_input_errors():
+    Z = torch.zeros(1, 3, 2)
+    m = torch.ones(1, 3, dtype=torch.bool)
+    with pytest.raises(DatasetError, match=r"Z must be a floating-point torch tensor of shape \(B, n, d\)"):
+        masked_attention_step(torch.zeros(3, 2), m, 1.0, 0.0)
+    with pytest.raises(DatasetError, match="mask must be a bool tensor"):
+        masked_attention_step(Z, m[:, :2], 1.0, 0.0)
+    with pytest.raises(DatasetError, match="at least one True"):
+        masked_attention_step(Z, torch.zeros(1, 3, dtype=torch.bool), 1.0, 0.0)
+    with pytest.raises(ParameterError, match="tau must be >= 0"):
+        masked_attention_step(Z, m, 1.0, -1.0)
+
+
 @given(seed=st.integers(0, 10_000), alpha=st.floats(0.1, 3.0))
 def test_small_tau_softmax_tends_to_hardmax(seed, alpha):
     g = torch.Generator().manual_seed(seed)

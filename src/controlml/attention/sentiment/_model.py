@@ -47,6 +47,19 @@ def masked_attention_step(Z: torch.Tensor, mask: torch.Tensor, alpha: Any, tau: 
     -------
     torch.Tensor, shape (B, n, d)
     """
+    if not isinstance(Z, torch.Tensor) or Z.ndim != 3 or not torch.is_floating_point(Z):
+        raise DatasetError(
+            f"Z must be a floating-point torch tensor of shape (B, n, d); got "
+            f"{tuple(Z.shape) if isinstance(Z, torch.Tensor) else type(Z).__name__}"
+        )
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != tuple(Z.shape[:2]):
+        raise DatasetError(
+            f"mask must be a bool tensor of shape (B, n) = {tuple(Z.shape[:2])}; got "
+            f"{(mask.dtype, tuple(mask.shape)) if isinstance(mask, torch.Tensor) else type(mask).__name__}"
+        )
+    if not bool(mask.any(dim=1).all()):
+        raise DatasetError("every row of mask needs at least one True (real token)")
+    tau = check_nonnegative(tau, "tau")
     S = Z @ Z.transpose(1, 2)  # (B, n, n): <z_i, z_l>
     key = mask[:, None, :]
     if tau > 0:
