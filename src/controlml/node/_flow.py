@@ -228,23 +228,44 @@ def piece_flow(piece: Piece, X: np.ndarray, t: float | None = None, *, activatio
 
 
 def _relu_runs(control: Control, X: np.ndarray, kw: dict) -> np.ndarray:
-    """ReLU flow, fusing consecutive shear pieces with a common normal into one spline."""
+    """ReLU flow, fusing consecutive shear pieces with a common normal into one spline.
+
+    Single-neuron pieces are applied in place on the transposed state (d, N), whose
+    contiguous rows make each closed-form update a few streaming passes.
+    """
     dur, W, A, b = control.arrays
+    XT = np.ascontiguousarray(X.T)  # (d, N), updated in place; never the caller's array
     ok, normals = single_normal_shear(W, A)
-    rest = ~np.any(W != 0, axis=(1, 2))
+    keep = np.linalg.norm(W, axis=1) > 0  # (K, P)
+    nkeep = keep.sum(axis=1)
+    first = np.argmax(keep, axis=1)
+    idx = np.arange(len(dur))
+    kappa = np.einsum("kd,kd->k", A[idx, first], W[idx, :, first])
     k, n = 0, len(dur)
     while k < n:
+        if nkeep[k] == 0:
+            k += 1
+            continue
         if not ok[k]:
-            X = piece_flow(control.pieces[k], X, **kw)
+            if nkeep[k] == 1:  # single neuron, closed form (Fig. 3.1)
+                j = first[k]
+                z = A[k, j] @ XT
+                z += b[k, j]
+                np.maximum(z, 0.0, out=z)
+                z *= np.expm1(kappa[k] * dur[k]) / kappa[k] if kappa[k] != 0 else dur[k]
+                XT += W[k, :, j][:, None] * z
+            else:
+                XT = np.ascontiguousarray(piece_flow(control.pieces[k], XT.T, **kw).T)
             k += 1
             continue
         ref = normals[k]
         j = k + 1
-        while j < n and (rest[j] or (ok[j] and parallel(normals[j], ref))):
+        while j < n and (nkeep[j] == 0 or (ok[j] and parallel(normals[j], ref))):
             j += 1
-        X = eval_spline(spline_from_arrays(dur[k:j], W[k:j], A[k:j], b[k:j], ref), X)
+        sp = spline_from_arrays(dur[k:j], W[k:j], A[k:j], b[k:j], ref)
+        XT = np.ascontiguousarray(eval_spline(sp, XT.T).T)
         k = j
-    return X
+    return np.ascontiguousarray(XT.T)
 
 
 def flow(control: Control | Piece, X: Any, *, activation: str = "relu",

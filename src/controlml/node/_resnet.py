@@ -61,7 +61,7 @@ def to_resnet(control: Control | Piece, num_layers: int, *, activation: str = "r
     """Euler discretisation of ``control`` with ``num_layers`` layers.
 
     Layers are distributed over the pieces in proportion to their durations
-    (largest remainders, at least one per piece), so every step lies inside one
+    (rounded to integers, at least one per piece), so every step lies inside one
     constant piece and the scheme is first order.
 
     Parameters
@@ -86,10 +86,12 @@ def to_resnet(control: Control | Piece, num_layers: int, *, activation: str = "r
     if n < K:
         raise ParameterError(f"num_layers must be >= the number of pieces ({K}); got {n}")
     durs = np.array([p.duration for p in control.pieces])
-    ideal = (n - K) * durs / durs.sum()
-    counts = 1 + np.floor(ideal).astype(int)
-    rem = n - counts.sum()
-    counts[np.argsort(-(ideal - np.floor(ideal)), kind="stable")[:rem]] += 1
+    ideal = n * durs / durs.sum()
+    counts = np.maximum(1, np.floor(ideal)).astype(int)
+    while counts.sum() < n:
+        counts[np.argmax(ideal - counts)] += 1
+    while counts.sum() > n:
+        counts[np.argmax(np.where(counts > 1, counts - ideal, -np.inf))] -= 1
     Ws, As, bs = [], [], []
     for p, c in zip(control.pieces, counts, strict=True):
         h = p.duration / c

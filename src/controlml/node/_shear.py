@@ -109,7 +109,13 @@ def spline_from_arrays(dur: np.ndarray, W: np.ndarray, A: np.ndarray, b: np.ndar
 
 
 def eval_spline(sp: Spline, X: np.ndarray) -> np.ndarray:
-    """Apply the run to X (N, d)."""
+    """Apply the run to X (N, d).
+
+    The projection is always computed on a C-contiguous copy so that it is bitwise
+    the one the interpolation construction solved against (steep splines amplify
+    the last-bit differences between BLAS summation orders).
+    """
+    X = np.ascontiguousarray(X)
     s = X @ sp.ref
     disp = np.zeros(X.shape, dtype=np.longdouble)
     if sp.right is not None:

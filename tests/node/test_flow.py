@@ -1,0 +1,150 @@
+"""The flow map against independent computations (SciPy DOP853 at rtol 1e-12)."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from controlml import DatasetError, ParameterError
+from controlml.node import Control, Piece, flow, piece_kind
+
+SIGMA = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+}
+
+
+def reference_flow(control, X, activation="relu"):
+    """Piece-by-piece DOP853 (rtol 1e-12): an independent computation."""
+    sig = SIGMA[activation]
+    N, d = X.shape
+    for p in control.pieces:
+        def rhs(_t, y, p=p):
+            return (sig(y.reshape(N, d) @ p.A.T + p.b) @ p.W.T).ravel()
+        X = solve_ivp(rhs, (0, p.duration), X.ravel(), method="DOP853",
+                      rtol=1e-12, atol=1e-13).y[:, -1].reshape(N, d)
+    return X
+
+
+def random_control(rng, d, P, L=2):
+    return Control(tuple(Piece(rng.uniform(0.2, 0.8), rng.standard_normal((d, P)) / np.sqrt(d),
+                               rng.standard_normal((P, d)), rng.standard_normal(P))
+                         for _ in range(L + 1)))
+
+
+@pytest.mark.parametrize("P", [1, 2, 5])
+@pytest.mark.parametrize("d", [2, 3, 10])
+def test_relu_flow_matches_dop853(P, d):
+    rng = np.random.default_rng(100 * P + d)
+    c = random_control(rng, d, P)
+    X = rng.standard_normal((15, d))
+    ours, ref = flow(c, X), reference_flow(c, X)
+    scale = 1.0 + np.abs(ref).max()
+    # DOP853 steps over the kinks, so it is the less accurate of the two (~1e-9 relative)
+    assert np.abs(ours - ref).max() <= 1e-8 * scale
+
+
+@pytest.mark.parametrize("P", [2, 5])
+def test_general_flow_is_a_semigroup(P):
+    """Phi_{t+s} = Phi_s o Phi_t to machine precision: splitting pieces changes nothing."""
+    rng = np.random.default_rng(P)
+    c = random_control(rng, 3, P)
+    X = rng.standard_normal((25, 3))
+    halves = Control(tuple(Piece(p.duration / 2, p.W, p.A, p.b) for p in c.pieces for _ in range(2)))
+    assert np.abs(flow(halves, X) - flow(c, X)).max() <= 1e-12 * (1 + np.abs(X).max())
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "tanh", "sigmoid"])
+def test_other_activations_match_dop853(activation):
+    rng = np.random.default_rng(7)
+    c = random_control(rng, 3, 3)
+    X = rng.standard_normal((10, 3))
+    ours, ref = flow(c, X, activation=activation), reference_flow(c, X, activation)
+    assert np.abs(ours - ref).max() <= 1e-8 * (1.0 + np.abs(ref).max())
+
+
+@pytest.mark.parametrize("kappa_sign", [-1.0, 0.0, 1.0])
+def test_single_neuron_closed_form(kappa_sign):
+    """Fig. 3.1: compression (a.w < 0), parallel motion (= 0), expansion (> 0)."""
+    a = np.array([0.0, 1.0])
+    w = np.array([0.5, kappa_sign * 0.7])
+    piece = Piece(1.3, w[:, None], a[None, :], [-0.2])
+    assert piece_kind(piece) == ("shear" if kappa_sign == 0 else "single")
+    X = np.array([[0.3, 1.0], [-1.0, 2.0], [0.5, -1.0], [2.0, 0.2]])
+    out = flow(piece, X)
+    z0 = X @ a - 0.2
+    kappa = a @ w
+    t = 1.3
+    factor = t if kappa == 0 else np.expm1(kappa * t) / kappa
+    expected = X + np.where(z0 > 0, z0 * factor, 0.0)[:, None] * w
+    assert np.allclose(out, expected, rtol=0, atol=1e-14)
+    # the inactive half-space does not move; the active side's distance scales by e^{kappa t}
+    assert np.array_equal(out[z0 <= 0], X[z0 <= 0])
+    z1 = out @ a - 0.2
+    assert np.allclose(z1[z0 > 0], z0[z0 > 0] * np.exp(kappa * t), rtol=1e-13)
+
+
+def test_shear_piece_is_exact_and_keeps_projection(rng):
+    u = np.array([0.6, 0.8])
+    perp = np.array([-0.8, 0.6])
+    W = np.outer(perp, [1.0, -2.0, 0.5])
+    piece = Piece(0.7, W, np.tile(u, (3, 1)), [0.1, -0.3, 0.4])
+    assert piece_kind(piece) == "shear"
+    X = rng.standard_normal((50, 2))
+    out = flow(piece, X)
+    assert np.allclose(out @ u, X @ u, atol=1e-14)
+    expected = X + 0.7 * (np.maximum(X @ piece.A.T + piece.b, 0) @ W.T)
+    assert np.allclose(out, expected, atol=1e-13)
+    assert np.allclose(out, reference_flow(Control((piece,)), X), atol=1e-10)
+
+
+def test_fused_shear_runs_agree_with_piece_by_piece(rng):
+    """Many shear pieces sharing a normal are applied as one spline: same map."""
+    u = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)
+    basis = np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 1.0]]) / np.array([[np.sqrt(2)], [1.0]])
+    pieces = []
+    for _ in range(20):
+        W = (rng.standard_normal((2, 2)).T @ basis).T  # directions orthogonal to u
+        sign = rng.choice([-1.0, 1.0], size=2)[:, None]
+        pieces.append(Piece(0.05, W, sign * u, rng.standard_normal(2)))
+    c = Control(tuple(pieces))
+    X = rng.standard_normal((40, 3))
+    sequential = X.copy()
+    for p in pieces:
+        sequential = flow(p, sequential)
+    assert np.allclose(flow(c, X), sequential, atol=1e-12)
+
+
+def test_general_piece_handles_many_crossings():
+    """A rotation-like field crosses its hyperplanes repeatedly within one piece."""
+    W = np.array([[0.0, -1.0, 0.0, 1.0], [1.0, 0.0, -1.0, 0.0]])
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    piece = Piece(6.0, W, A, np.zeros(4))  # x' = (-y, x): rotation, crossings every pi/2
+    assert piece_kind(piece) == "general"
+    X = np.array([[1.0, 0.0], [0.0, 2.0], [-0.5, -0.5]])
+    R = np.array([[np.cos(6.0), -np.sin(6.0)], [np.sin(6.0), np.cos(6.0)]])
+    assert np.allclose(flow(piece, X), X @ R.T, atol=1e-12)
+
+
+def test_trajectory(rng):
+    c = random_control(rng, 2, 2, L=1)
+    X = rng.standard_normal((5, 2))
+    XT, traj = flow(c, X, return_trajectory=True, num_samples=4)
+    assert traj.X.shape == (9, 5, 2) and traj.t.shape == (9,)
+    assert traj.t[0] == 0.0 and traj.t[-1] == pytest.approx(c.T)
+    assert np.array_equal(traj.X[0], X)
+    assert np.allclose(traj.X[-1], XT, atol=1e-10)
+    assert np.all(np.diff(traj.t) > 0)
+
+
+def test_flow_bad_input(rng):
+    c = random_control(rng, 2, 1)
+    with pytest.raises(DatasetError, match="must have 2 columns"):
+        flow(c, np.zeros((3, 3)))
+    with pytest.raises(DatasetError, match="non-finite"):
+        flow(c, np.array([[0.0, np.nan]]))
+    with pytest.raises(ParameterError, match="activation"):
+        flow(c, np.zeros((1, 2)), activation="softplus")
+    with pytest.raises(ValueError, match="Control or a Piece"):
+        flow("nope", np.zeros((1, 2)))
