@@ -1,0 +1,93 @@
+"""Figures of Sec. 3.2: classification with few switches, UAT and autonomous fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_switch_bars(ds: Sequence[int], authors: Sequence[float], series: dict[str, np.ndarray],
+                     *, ours_bound: Sequence[float] | None = None, title: str = ""):
+    """Bar chart of switches needed against d.
+
+    ``series`` maps a name to an array (num_seeds, len(ds)); bars show the mean,
+    error bars the min and max over seeds.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    x = np.arange(len(ds))
+    k = len(series) + 1
+    wdt = 0.8 / k
+    ax.bar(x - 0.4 + wdt / 2, authors, wdt, color="tab:green", label="authors' bound values")
+    for i, (name, vals) in enumerate(series.items(), start=1):
+        vals = np.asarray(vals, dtype=float)
+        mean, lo, hi = vals.mean(axis=0), vals.min(axis=0), vals.max(axis=0)
+        ax.bar(x - 0.4 + wdt * (i + 0.5), mean, wdt, yerr=[mean - lo, hi - mean], capsize=2, label=name)
+    if ours_bound is not None:
+        ax.plot(x, ours_bound, "k_", markersize=14, mew=2, label="our proved bound (clusters)")
+    ax.set_xticks(x, [str(d) for d in ds])
+    ax.set_xlabel("dimension d")
+    ax.set_ylabel("switches L")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_probability(ks: np.ndarray, curves: dict[str, np.ndarray], mc: dict[str, tuple[np.ndarray, np.ndarray]],
+                     *, title: str = ""):
+    """P(L <= k) against k: formula curves (lines) and Monte Carlo estimates (markers with 2-sigma bars)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for (name, y), c in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3):
+        ax.plot(ks, y, "-", color=c, label=name)
+        if name in mc:
+            p, se = mc[name]
+            ax.errorbar(ks, p, yerr=2 * se, fmt="o", color=c, ms=3, capsize=2)
+    ax.set_xlabel("k")
+    ax.set_ylabel(r"$P(L \leq k)$")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_classification(X: np.ndarray, labels: np.ndarray, traj_t: np.ndarray, traj_X: np.ndarray,
+                        *, title: str = ""):
+    """Initial points and final positions of a 2-D classification flow (threshold x_d = 1)."""
+    plt = _plt()
+    fig, axs = plt.subplots(1, 2, figsize=(9, 4))
+    cols = np.where(labels == 1, "tab:red", "tab:blue")
+    axs[0].scatter(X[:, 0], X[:, 1], c=cols, s=12)
+    axs[0].set_title("inputs")
+    F = traj_X[-1]
+    axs[1].scatter(F[:, 0], F[:, 1], c=cols, s=12)
+    axs[1].axhline(1.0, color="k", lw=0.8)
+    axs[1].set_yscale("symlog")
+    axs[1].set_title(r"$\Phi_T(x_i)$ (class 1 above $x_d=1$)")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_error_curve(xs: np.ndarray, errs: dict[str, np.ndarray], *, xlabel: str, ylabel: str,
+                     ref: dict[str, np.ndarray] | None = None, title: str = "", loglog: bool = True):
+    """Errors against a size parameter, with optional reference curves (dashed)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, e in errs.items():
+        ax.plot(xs, e, "o-", ms=4, label=name)
+    for name, r in (ref or {}).items():
+        ax.plot(xs, r, "--", label=name)
+    if loglog:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
