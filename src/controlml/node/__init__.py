@@ -14,6 +14,8 @@ from ._interpolate import InterpolationResult, interpolate, paper_bounds
 from ._resnet import ResNet, to_resnet
 
 # Sec. 3.2 classification / approximation / autonomous fields: exports go below this line
+from ._classify import ClassificationResult, classification_bounds, classify, count_runs  # noqa: E402
+from ._classify_prob import runs_distribution, switch_probability  # noqa: E402
 # Sec. 3.3 training and turnpike: exports go below this line
 # Sec. 3.4 transport of measures: exports go below this line
 from ._density import curve_density, gaussian_mixture_density  # noqa: E402
@@ -25,3 +27,4 @@ __all__ = [
     "InterpolationResult", "interpolate", "paper_bounds", "ResNet", "to_resnet",
 ]
 __all__ += ["TransportErrors", "TransportResult", "cells_for_switches", "curve_density", "gaussian_mixture_density", "inverse_flow", "log_jacobian", "num_pieces", "pushforward_logdensity", "transport", "transport_errors", "uniform_box_logdensity"]  # Sec. 3.4 (after the base list)
+__all__ += ["ClassificationResult", "classification_bounds", "classify", "count_runs", "runs_distribution", "switch_probability"]  # Sec. 3.2 (after the base list)
