@@ -115,3 +115,12 @@ def test_bad_input():
         interpolate(Y, Y + 1, width=0)
     with pytest.raises(ParameterError, match="T must be > 0"):
         interpolate(Y, Y + 1, T=0.0)
+
+
+def test_report_entries_quick(tmp_path):
+    from controlml.reproduce import reproduce
+
+    names = ["fig3.1", "fig3.2", "thm3.1", "thm3.3", "thm3.3-highdim", "eq3.1-resnet"]
+    rep = reproduce(names, quick=True, out=tmp_path, progress=False)
+    assert all(r.status == "passed" for r in rep.results), [(r.name, r.status, r.error) for r in rep.results]
+    assert sum(len(r.checks) for r in rep.results) >= 20
