@@ -13,7 +13,23 @@ import numpy as np
 
 from ._checks import check_int, check_positive, check_random_state
 
-__all__ = ["uniform_cube", "labelled_uniform", "interpolation_data", "lemniscate"]
+__all__ = ["uniform_cube", "labelled_uniform", "interpolation_data", "lemniscate",
+           "load_sentiment", "find_sentiment_data", "split_sentiment", "SentimentData",
+           "SENTIMENT_LAYOUTS"]
+
+# Real-data loaders live beside the section that uses them; they are re-exported
+# lazily so that ``import controlml.datasets`` does not import torch.
+_SENTIMENT = {"load_sentiment": "load_sentiment", "find_sentiment_data": "find_sentiment_data",
+              "split_sentiment": "split_sentiment", "SentimentData": "SentimentData",
+              "SENTIMENT_LAYOUTS": "LAYOUTS"}
+
+
+def __getattr__(name: str):
+    if name in _SENTIMENT:
+        from .attention import sentiment
+
+        return getattr(sentiment, _SENTIMENT[name])
+    raise AttributeError(f"module 'controlml.datasets' has no attribute {name!r}")
 
 
 def uniform_cube(N: int, d: int, *, random_state: Any = None) -> np.ndarray:

@@ -47,3 +47,18 @@ def test_generators_are_seeded_and_shaped():
     L = lemniscate(500, a=2.0, random_state=0)
     x, yy = L[:, 0], L[:, 1]
     assert np.allclose((x**2 + yy**2) ** 2, 4.0 * (x**2 - yy**2), atol=1e-12)
+
+
+def test_sentiment_loaders_are_reexported(tmp_path):
+    import controlml.datasets as D
+    from controlml import DataNotFoundError
+
+    assert "rt-polarity" in D.SENTIMENT_LAYOUTS
+    (tmp_path / "rt-polarity.pos").write_text("a fine film\nwonderful acting\n", encoding="latin-1")
+    (tmp_path / "rt-polarity.neg").write_text("a dull mess\nboring\n", encoding="latin-1")
+    data = D.load_sentiment(tmp_path)
+    assert len(data.texts) == 4 and sorted(data.labels) == [0, 0, 1, 1]
+    with pytest.raises(DataNotFoundError):
+        D.load_sentiment(tmp_path / "nothing-here")
+    with pytest.raises(AttributeError):
+        D.no_such_loader  # noqa: B018
