@@ -341,9 +341,17 @@ def _lp_cluster(M: np.ndarray, H: np.ndarray, rng: np.random.Generator
 
 def _tent_cluster(M: np.ndarray, idx: np.ndarray, Hpts: np.ndarray, d: int, rng: np.random.Generator):
     """Choose up to d movers (rows idx of M) and the hyperplane through them; best of a few tries."""
+    for k in range(min(d, idx.size), 0, -1):  # smaller clusters leave freedom in the normal
+        best = _tent_try(M, idx, Hpts, d, rng, k)
+        if best is not None:
+            return best[1:]
+    raise DatasetError("the cluster method needs points in general position (a hyperplane through a "
+                       "cluster of movers passes through a point of the other class)")
+
+
+def _tent_try(M, idx, Hpts, d, rng, k):
     best = None
-    k = min(d, idx.size)
-    tries = 1 if idx.size <= d else 12
+    tries = 1 if idx.size <= k else 12
     for t in range(tries):
         if t == 0:
             u = np.zeros(d)
@@ -373,10 +381,7 @@ def _tent_cluster(M: np.ndarray, idx: np.ndarray, Hpts: np.ndarray, d: int, rng:
             score = eps * vd
             if eps > 0 and (best is None or score > best[0]):
                 best = (score, sel, n, h, eps)
-    if best is None:
-        raise DatasetError("the cluster method needs points in general position (a hyperplane through a "
-                           "cluster of movers passes through a point of the other class)")
-    return best[1:]
+    return best
 
 
 def _clusters_build(Xn: np.ndarray, lab: np.ndarray, theta: float, tau_hint: float,

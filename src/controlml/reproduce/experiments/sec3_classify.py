@@ -102,8 +102,8 @@ def _prob_bound(ctx):
         r = 1 + np.count_nonzero(seqs[:, 1:] != seqs[:, :-1], axis=1)  # (trials, d)
         rmin = r.min(axis=1)
         p_mc = np.array([(rmin <= k).mean() for k in ks])
-        se = np.sqrt(np.maximum(p_mc * (1 - p_mc), 1.0 / trials) / trials)
         p_f = np.array([switch_probability(int(k), n, n, d, method="runs-exact") for k in ks])
+        se = np.sqrt(np.maximum(p_f * (1 - p_f), 1.0 / trials) / trials)
         name = f"min runs <= k, d={d}: formula 1-(1-P(r<=k))^d"
         curves[name], mc[name] = p_f, (p_mc, se)
         z = np.max(np.abs(p_mc - p_f) / se)
@@ -129,8 +129,8 @@ def _prob_bound(ctx):
         ok &= res.num_switches <= count_runs(X[:, res.detail["axis"]], lab) - 1
     Ls = np.array(Ls)
     p_mc = np.array([(Ls <= k).mean() for k in ks])
-    se = np.sqrt(np.maximum(p_mc * (1 - p_mc), 1.0 / trials2) / trials2)
     p_f = np.array([switch_probability(int(k), n, n, d, method="runs") for k in ks])
+    se = np.sqrt(np.maximum(p_f * (1 - p_f), 1.0 / trials2) / trials2)
     z = float(np.max(np.abs(p_mc - p_f) / se))
     name = f"classify(method='runs'), d={d}: exact law, d-1 axes"
     curves[name], mc[name] = p_f, (p_mc, se)
