@@ -4,8 +4,15 @@ Certified constructions, exact flows and the reproduction of every figure and
 claim of E. Zuazua, *Machine Learning and Control: Foundations, Advances, and
 Perspectives*.  One subpackage per section of the paper:
 
+- :mod:`controlml.shallow` (Sec. 2): sparse shallow networks by convex relaxation.
 - :mod:`controlml.node` (Sec. 3): controls, exact neural-ODE flows, explicit
-  interpolating controls.
+  interpolating controls, classification, training, transport of measures.
+- :mod:`controlml.attention` (Sec. 4): self-attention dynamics, leaders, exact
+  sequence interpolation, the sentiment model.
+- :mod:`controlml.diffusion` (Sec. 5): heat-kernel score and backward samplers.
+
+Subpackages are imported on first access (``controlml.node``), so
+``import controlml`` stays light.
 
 The public API is what this module and the subpackages' ``__init__`` export.
 """
@@ -23,6 +30,17 @@ from .errors import (
     DatasetError,
     ParameterError,
 )
+
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "datasets", "metrics", "reproduce")
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'controlml' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
