@@ -124,18 +124,26 @@ class HeatKernelScore:
         for q0 in range(0, n, cq):
             xq = xc[q0:q0 + cq]
             xsq = (xq * xq).sum(1, keepdim=True)
-            m = S = A = B = None
+            m = S = A = B = anc = None
             for i0 in range(0, self.I, ci):
                 # -|x - x_i|^2 / 4t, clamped so rounding never makes a square negative
                 D2 = torch.clamp(xsq + sq[i0:i0 + ci] - 2.0 * (xq @ XcT[:, i0:i0 + ci]), min=0.0)
                 L = -D2 * inv4t
                 mb = L.max(1, keepdim=True).values.detach()
+                if want_div:
+                    if anc is None:
+                        # anchor: the heaviest data point of the first block; the weighted
+                        # variance is taken about it, so no large squares cancel
+                        anc = Xc[i0 + L.argmax(1)]
+                        ancsq = (anc * anc).sum(1, keepdim=True)
+                    Da2 = torch.clamp(ancsq + sq[i0:i0 + ci] - 2.0 * (anc @ XcT[:, i0:i0 + ci]),
+                                      min=0.0)
                 if m is None:
                     m = mb
                     P = torch.exp(L - m)
                     S = P.sum(1, keepdim=True)
                     A = P @ Xc[i0:i0 + ci]
-                    B = (P * D2).sum(1, keepdim=True) if want_div else None
+                    B = (P * Da2).sum(1, keepdim=True) if want_div else None
                 else:
                     mn = torch.maximum(m, mb)
                     r = torch.exp(m - mn)
@@ -143,14 +151,15 @@ class HeatKernelScore:
                     S = S * r + P.sum(1, keepdim=True)
                     A = A * r + P @ Xc[i0:i0 + ci]
                     if want_div:
-                        B = B * r + (P * D2).sum(1, keepdim=True)
+                        B = B * r + (P * Da2).sum(1, keepdim=True)
                     m = mn
             mean = A / S
             diff = mean - xq
             logu.append((m + torch.log(S)).squeeze(1) + const)
             score.append(diff * (2.0 * inv4t))
             if want_div:
-                trcov = B.squeeze(1) / S.squeeze(1) - (diff * diff).sum(1)
+                da = mean - anc
+                trcov = B.squeeze(1) / S.squeeze(1) - (da * da).sum(1)
                 div.append(trcov * inv4t * inv4t * 4.0 - 0.5 * self.d / t)
         return (torch.cat(logu), torch.cat(score), torch.cat(div) if want_div else None)
 
