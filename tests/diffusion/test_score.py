@@ -92,6 +92,10 @@ def test_blocks_and_streaming_paths_agree(rng):
     small = HeatKernelScore(X[:100], block_size=3)
     full = HeatKernelScore(X[:100])
     assert np.allclose(small.score(x, 0.01), full.score(x, 0.01), rtol=1e-10, atol=1e-8)
+    # many queries, blocks of 10 rows x 100 data points on the sampler's hot path
+    q = rng.standard_normal((1234, 2))
+    blocked = HeatKernelScore(X[:100], block_size=1000).score(q, 0.01)
+    assert np.allclose(blocked, full.score(q, 0.01), rtol=1e-10, atol=1e-8)
 
 
 def test_float32_close_to_float64(rng):

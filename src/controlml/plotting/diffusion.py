@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["plot_fig51", "plot_diffusion_theory", "occupied_region"]
+__all__ = ["plot_fig51", "plot_diffusion_theory", "occupied_region", "enclosing_region"]
 
 _TAU_COLORS = ("#c6dbef", "#6baed6", "#08519c")
 
@@ -27,6 +27,24 @@ def occupied_region(X: np.ndarray, extent: tuple[float, float, float, float], *,
     return mask
 
 
+def enclosing_region(X: np.ndarray, extent: tuple[float, float, float, float], *,
+                     bins: int = 160, mass: float = 0.995, smooth: float = 1.5) -> np.ndarray:
+    """Boolean (bins, bins) mask of the smallest smoothed-density region holding ``mass`` of ``X``.
+
+    The 2-D histogram of ``X`` (n, 2) on ``extent`` is smoothed by a Gaussian of ``smooth``
+    cells and thresholded at the level whose super-level set carries ``mass`` of it.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    x0, x1, y0, y1 = extent
+    H, _, _ = np.histogram2d(X[:, 0], X[:, 1], bins=bins, range=[[x0, x1], [y0, y1]])
+    H = gaussian_filter(H, smooth)
+    v = np.sort(H.ravel())[::-1]
+    c = np.cumsum(v)
+    k = int(np.searchsorted(c, mass * c[-1]))
+    return H >= v[min(k, v.size - 1)]
+
+
 def plot_fig51(curve: np.ndarray, data: np.ndarray, paths: np.ndarray,
                samples: Mapping[float, np.ndarray], *, bins: int = 160):
     """Fig. 5.1: data manifold, samples, three backward trajectories; regions per ``t_min``.
@@ -40,7 +58,8 @@ def plot_fig51(curve: np.ndarray, data: np.ndarray, paths: np.ndarray,
     paths : array (K+1, 3, 2)
         Backward trajectories (from t_max to t_min).
     samples : mapping t_min -> array (n, 2)
-        Generated points per stopping time.
+        Generated points per stopping time; each region is the smoothed-density region
+        holding 99.5% of them (:func:`enclosing_region`).
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
@@ -50,10 +69,10 @@ def plot_fig51(curve: np.ndarray, data: np.ndarray, paths: np.ndarray,
     ax0.scatter(data[:, 0], data[:, 1], s=10, color="tab:orange", zorder=3, label="observed samples")
     for k in range(paths.shape[1]):
         p = paths[:, k]
-        ax0.plot(p[:, 0], p[:, 1], lw=0.8, color=f"C{k + 2}")
+        ax0.plot(p[:, 0], p[:, 1], lw=0.7, alpha=0.8, color=f"C{k + 2}")
         ax0.plot(p[0, 0], p[0, 1], "o", ms=4, color=f"C{k + 2}")
         ax0.plot(p[-1, 0], p[-1, 1], "*", ms=8, color=f"C{k + 2}")
-    ax0.set_title("data manifold, samples and backward trajectories")
+    ax0.set_title("data manifold, samples and backward trajectories\n(o: start at $t_{max}$, *: end at $t_{min}$)", fontsize=10)
     ax0.legend(loc="upper right", fontsize=8)
     ax0.set_aspect("equal")
 
@@ -63,7 +82,7 @@ def plot_fig51(curve: np.ndarray, data: np.ndarray, paths: np.ndarray,
     extent = (lo[0], hi[0], lo[1], hi[1])
     taus = sorted(samples, reverse=True)
     for j, tau in enumerate(taus):
-        mask = occupied_region(samples[tau], extent, bins=bins)
+        mask = enclosing_region(samples[tau], extent, bins=bins)
         col = _TAU_COLORS[j % len(_TAU_COLORS)]
         ax1.imshow(np.where(mask.T, 1.0, np.nan), origin="lower", extent=extent,
                    cmap=ListedColormap([col]), vmin=0, vmax=1, interpolation="nearest",
