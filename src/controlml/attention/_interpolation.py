@@ -166,9 +166,9 @@ def _best_direction(P_in: np.ndarray, P_out: np.ndarray, dirs: np.ndarray) -> tu
         gap = np.where(inside, 0.0, np.minimum(below, above))
         # prefer wide gaps relative to the cluster's own width
         score = gap - (hi - lo)
-    else:
-        gap = np.full(dirs.shape[1], np.inf)
-        score = gap
+    else:  # nothing to avoid: any finite support will do
+        gap = 4.0 * (hi - lo) + np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+        score = -(hi - lo)
     k = int(np.argmax(score))
     v, lo_k, hi_k = dirs[:, k], float(lo[k]), float(hi[k])
     if P_out.shape[0] and np.count_nonzero(b[:, k] > hi_k) > np.count_nonzero(b[:, k] < lo_k):
