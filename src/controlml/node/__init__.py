@@ -19,12 +19,12 @@ from ._classify_prob import runs_distribution, switch_probability  # noqa: E402
 # Sec. 3.3 training and turnpike: exports go below this line
 # Sec. 3.4 transport of measures: exports go below this line
 from ._density import curve_density, gaussian_mixture_density  # noqa: E402
-from ._transport import TransportErrors, TransportResult, cells_for_switches, num_pieces, transport, transport_errors  # noqa: E402,E501
+from ._transport import TransportErrors, TransportResult, cells_for_switches, density_errors, num_pieces, transport, transport_errors  # noqa: E402,E501
 from ._transport_flow import inverse_flow, log_jacobian, pushforward_logdensity, uniform_box_logdensity  # noqa: E402,E501
 
 __all__ = [
     "ACTIVATIONS", "Control", "Piece", "Trajectory", "flow", "piece_kind",
     "InterpolationResult", "interpolate", "paper_bounds", "ResNet", "to_resnet",
 ]
-__all__ += ["TransportErrors", "TransportResult", "cells_for_switches", "curve_density", "gaussian_mixture_density", "inverse_flow", "log_jacobian", "num_pieces", "pushforward_logdensity", "transport", "transport_errors", "uniform_box_logdensity"]  # Sec. 3.4 (after the base list)
+__all__ += ["TransportErrors", "TransportResult", "cells_for_switches", "density_errors", "curve_density", "gaussian_mixture_density", "inverse_flow", "log_jacobian", "num_pieces", "pushforward_logdensity", "transport", "transport_errors", "uniform_box_logdensity"]  # Sec. 3.4 (after the base list)
 __all__ += ["ClassificationResult", "classification_bounds", "classify", "count_runs", "runs_distribution", "switch_probability"]  # Sec. 3.2 (after the base list)

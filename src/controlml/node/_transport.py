@@ -56,9 +56,10 @@ from ._control import Control, Piece
 from ._flow import flow
 from ._transport_flow import pushforward_logdensity, uniform_box_logdensity
 
-__all__ = ["TransportResult", "TransportErrors", "transport", "transport_errors", "num_pieces",
+__all__ = ["TransportResult", "TransportErrors", "transport", "transport_errors", "density_errors", "num_pieces",
            "cells_for_switches"]
 
+E2 = np.array([0.0, 1.0])
 _SEQ = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64)
 
 
@@ -226,24 +227,31 @@ def _build(src: np.ndarray, box: np.ndarray, masses: np.ndarray, T: float, ramp:
     for p in _pieces_1d(0, alpha[0], alpha, slopes1, restore=False):
         ops.append(("single", p))
     # 2. lift column j by j D (ramps on [alpha_j - delta, alpha_j])
-    D = 1.5 * max(Ls[1], Lt[1])
+    D = 1.125 * Ls[1]  # > Ls: the lifted columns are disjoint (and so are their images)
     delta = ramp * h1
     Delta = Lt[1] - Ls[1]
+    left = alpha - delta
+    width = alpha - left  # the float width of each ramp, so that rate * width == D to rounding
     for j in range(1, n):
-        ops.append(("shear", (alpha[j] - delta, D / delta)))
-        ops.append(("shear", (alpha[j], -D / delta)))
+        ops.append(("shear", (left[j], D / width[j])))
+        ops.append(("shear", (alpha[j], -D / width[j])))
     # 3. cell masses along x2, column by column from the bottom
     for j in range(n):
         y = box[0, 1] + j * (D + Delta)
         p = masses[j] / M[j]
         slopes2 = h2 / (Ls[1] * p)
-        knots = y + h2 * np.arange(m + 1)
-        for q in _pieces_1d(1, y, knots, slopes2, restore=True):
-            ops.append(("single", q))
+        # top-down: each piece scales {x2 > source knot} (points below it have not moved
+        # yet), so the columns above are stretched by at most 1/slope = Ls p / h2 <= m Ls / Lt
+        # on the way (bottom-up would stretch them by the slope itself, up to 1/floor)
+        src_knots = y + Ls[1] * np.concatenate([[0.0], np.cumsum(p)])
+        logs = np.log(slopes2)
+        ratios = np.diff(np.concatenate([[0.0], logs, [0.0]]))  # log r_i, i = 0..m
+        for i in range(m, -1, -1):
+            ops.append(("single", (E2, E2, -float(src_knots[i]), float(ratios[i]))))
     # 4. bring column j down by j (D + Delta)
     for j in range(1, n):
-        ops.append(("shear", (alpha[j] - delta, -(D + Delta) / delta)))
-        ops.append(("shear", (alpha[j], (D + Delta) / delta)))
+        ops.append(("shear", (left[j], -(D + Delta) / width[j])))
+        ops.append(("shear", (alpha[j], (D + Delta) / width[j])))
     # drop ratio-1 pieces, then give every piece the same duration tau = T / (L + 1)
     ops = [o for o in ops if not (o[0] == "single" and o[1][3] == 0.0)]
     tau = T / len(ops)
@@ -268,7 +276,8 @@ class TransportErrors:
     Attributes
     ----------
     l1 : float
-        :math:`\\|\\rho(T) - \\rho_1\\|_{L^1}`: midpoint rule on ``grid`` points of the box
+        :math:`\\|\\rho(T) - \\rho_1\\|_{L^1}`: midpoint rule on a grid of the box (aligned
+        with the cells in :func:`transport`)
         (exact density of :math:`\\rho(T)` there) plus the mass :math:`\\rho(T)` puts outside it.
     kl : float
         :math:`KL(\\rho_1\\,\\|\\,\\rho(T))` on the same grid (``inf`` if :math:`\\rho(T)` vanishes
@@ -341,7 +350,8 @@ def _errors(log_density: Callable[[np.ndarray], np.ndarray], samples: np.ndarray
             grid: int, Y: np.ndarray, random_state: Any) -> TransportErrors:
     from ..metrics import kl_divergence, wasserstein1
 
-    G, vol = _grid_midpoints(target.box, grid, grid)
+    g1, g2 = (grid, grid) if isinstance(grid, int) else grid
+    G, vol = _grid_midpoints(target.box, g1, g2)
     with np.errstate(under="ignore"):
         p = np.exp(log_density(G))
     q = target.density(G)
@@ -350,6 +360,46 @@ def _errors(log_density: Callable[[np.ndarray], np.ndarray], samples: np.ndarray
     kl = kl_divergence(q, p, cell_volume=vol)
     w1 = wasserstein1(samples, Y, max_points=max(samples.shape[0], Y.shape[0]), random_state=random_state)
     return TransportErrors(l1=l1, kl=kl, w1=w1, mass=mass)
+
+
+def density_errors(log_density: Callable[[np.ndarray], Any], samples: Any, rho1: Any, *, box: Any,
+                   grid: int = 256, random_state: Any = None) -> TransportErrors:
+    """L1, KL and W1 errors of any model density against :math:`\\rho_1` on ``box`` (same rules as :func:`transport`).
+
+    Parameters
+    ----------
+    log_density : callable
+        ``log_density(X (N, 2)) -> (N,)``, the model's log-density (e.g. a trained flow's).
+    samples : array (N, 2)
+        Samples of the model, compared in W1 with N exact samples of :math:`\\rho_1`.
+    rho1 : callable or array (n1, n2)
+        Target density (normalised on ``box``) or cell weights.
+    box : array (2, 2)
+    grid : int
+        Quadrature points per side.
+    random_state : int or Generator, optional
+        For the samples of :math:`\\rho_1`.
+
+    Returns
+    -------
+    TransportErrors
+    """
+    box = _as_box(box, "box")
+    grid = check_int(grid, "grid", minimum=2)
+    samples = as_points(samples, "samples", dim=2)
+    if not callable(log_density):
+        raise ParameterError("log_density must be a callable X (N, 2) -> (N,)")
+    rng = check_random_state(random_state)
+    target = _Target(rho1, box, 4)
+    Y = target.sample(samples.shape[0], rng)
+
+    def logd(G: np.ndarray) -> np.ndarray:
+        v = np.asarray(log_density(G), dtype=np.float64)
+        if v.shape != (G.shape[0],):
+            raise ParameterError(f"log_density must return shape ({G.shape[0]},); got {v.shape}")
+        return v
+
+    return _errors(logd, samples, target, grid, Y, rng)
 
 
 def transport_errors(control: Control, source_box: Any, rho1: Any, *, box: Any, grid: int = 256,
@@ -493,10 +543,11 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
         if np.any(masses <= 0):
             raise ParameterError("rho1 has empty cells and floor = 0: pass floor > 0 (e.g. 1e-3)")
         control = _build(src, box, masses, T, ramp)
+        aligned = (n * max(1, math.ceil(grid / n)), m * max(1, math.ceil(grid / m)))
         errs = _errors(lambda G, c=control: pushforward_logdensity(c, logd, G), flow(control, U),
-                       target, grid, Y, rng)
+                       target, aligned, Y, rng)
         # bound: ||cell average - rho1||_1 (quadrature) + 2 floor + 2 ramp mass
-        G, vol = _grid_midpoints(box, n * max(1, math.ceil(grid / n)), m * max(1, math.ceil(grid / m)))
+        G, vol = _grid_midpoints(box, *aligned)
         q = target.density(G)
         cell_area = float(np.prod(box[1] - box[0])) / (n * m)
         rel = (G - box[0]) / (box[1] - box[0])
