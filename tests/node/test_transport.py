@@ -276,3 +276,12 @@ def test_bad_inputs():
         inverse_flow("nope", np.zeros((1, 2)))
     with pytest.raises(ParameterError, match="box must be a finite"):
         uniform_box_logdensity([[1, 1], [0, 0]])
+
+
+def test_reproduce_thm35_quick(tmp_path):
+    from controlml.reproduce import reproduce
+
+    rep = reproduce(["thm3.5"], quick=True, out=tmp_path, progress=False)
+    assert all(r.status == "passed" for r in rep.results), [(r.name, r.status, r.error) for r in rep.results]
+    assert len(rep.results[0].figures) == 2
+    assert len(rep.results[0].checks) >= 12
