@@ -73,9 +73,12 @@ def _step(Z: np.ndarray, P: np.ndarray, alpha: float) -> np.ndarray:
 
 def _leader_mask(Z: np.ndarray, mask: np.ndarray, tie_rtol: float) -> np.ndarray:
     """Token i leads iff C_i only holds copies of z_i and no earlier leader is a copy of z_i."""
-    R = np.linalg.norm(Z, axis=-1).max(axis=-1)  # (B,)
-    D = np.linalg.norm(Z[:, :, None, :] - Z[:, None, :, :], axis=-1)
-    G = D <= (_merge_tol(tie_rtol) * R)[:, None, None]
+    sq = np.einsum("bnd,bnd->bn", Z, Z)
+    R2 = sq.max(axis=-1)  # (B,)
+    # squared distances from the Gram matrix: error ~ eps R^2, far below (merge_tol R)^2
+    D2 = sq[:, :, None] + sq[:, None, :] - 2.0 * (Z @ Z.transpose(0, 2, 1))
+    G = D2 <= (_merge_tol(tie_rtol) ** 2 * R2)[:, None, None]
+    G |= np.eye(Z.shape[1], dtype=bool)[None]
     inside = ~np.any(mask & ~G, axis=-1)  # attends only to (copies of) itself
     n = Z.shape[1]
     earlier = np.tril(np.ones((n, n), dtype=bool), k=-1)[None]  # j < i

@@ -131,7 +131,7 @@ def plot_interpolation_counts(ns, params_n, layers_n, dNm, params_Nm, bound_Nm=N
         xs = np.linspace(min(dNm), max(dNm), 10)
         axes[1].plot(xs, np.polyval(c, xs), "--", label=f"fit {c[0]:.1f} x + {c[1]:.0f}")
     if bound_Nm is not None:
-        axes[1].plot(dNm, bound_Nm, ":", label="n-free bound of the construction")
+        axes[1].plot(dNm, bound_Nm, "_", ms=10, color="C2", label="n-free bound of the construction")
     axes[1].set_xlabel(r"$d\sum_j m^j$")
     axes[1].set_ylabel("nonzero parameters")
     axes[1].set_title(r"linear in $d\,N\,m$")
