@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from controlml.attention import equilibrium, hardmax_dynamics, hardmax_step, leaders, softmax_dynamics
-from controlml.errors import DatasetError, ParameterError
+from controlml.errors import ConvergenceError, DatasetError, ParameterError
 
 Z = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 
@@ -70,3 +70,16 @@ def test_other_options():
         hardmax_dynamics(Z, np.eye(2), 0.5, 3, unknown=1)
     with pytest.raises(ParameterError, match="max_layers must be >= 1"):
         equilibrium(Z, np.eye(2), 0.5, max_layers=0)
+
+
+def test_equilibrium_gives_up_with_advice():
+    with pytest.raises(ConvergenceError, match="did not settle within max_layers = 2 layers.*increase max_layers"):
+        equilibrium(np.array([[1.0, 1.0], [1.0, -1.0], [0.5, 0.01]]), np.eye(2), 0.5, max_layers=2, chunk=2)
+
+
+def test_leaders_batched_returns_one_array_per_sequence(rng):
+    Zb = rng.normal(size=(3, 5, 2))
+    out = leaders(Zb, np.eye(2))
+    assert isinstance(out, list) and len(out) == 3
+    for b in range(3):
+        np.testing.assert_array_equal(out[b], leaders(Zb[b], np.eye(2)))

@@ -8,11 +8,9 @@ from typing import Any
 import torch
 
 from ..errors import DatasetError, ParameterError
+from ._dynamics import DEFAULT_TIE_RTOL
 
 __all__ = ["attention_step_torch", "attention_weights_torch"]
-
-#: default relative tolerance deciding hardmax ties (see :func:`attention_weights_torch`)
-DEFAULT_TIE_RTOL = 1e-12
 
 
 def _check_tensor_inputs(Z: Any, A: Any, tau: Any, tie_rtol: Any) -> tuple[torch.Tensor, torch.Tensor, float]:
