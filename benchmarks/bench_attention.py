@@ -72,10 +72,10 @@ def run(quick: bool = False) -> list[dict]:
     P_ours, t_ours = _timed(lambda: [face_projection(L, A)[0] for L in faces])
     P_base, t_base = _timed(lambda: [slsqp(L) for L in faces])
     # support of each projection (for the residual): vertices with <Ap, l> at the minimum
-    res_o = max(kkt(L[np.isclose(L @ A @ p, (L @ A @ p).min(), rtol=1e-6)], p) for L, p in zip(faces, P_ours))
-    res_b = max(kkt(L[np.isclose(L @ A @ p, (L @ A @ p).min(), rtol=1e-6)], p) for L, p in zip(faces, P_base))
+    res_o = max(kkt(L[np.isclose(L @ A @ p, (L @ A @ p).min(), rtol=1e-6)], p) for L, p in zip(faces, P_ours, strict=False))
+    res_b = max(kkt(L[np.isclose(L @ A @ p, (L @ A @ p).min(), rtol=1e-6)], p) for L, p in zip(faces, P_base, strict=False))
     rows.append(dict(name=f"face QP ({len(faces)} faces, d={d})", ours_s=t_ours, baseline="scipy SLSQP",
                      baseline_s=t_base, ratio=t_base / t_ours,
-                     max_abs_diff=float(max(np.abs(a - b).max() for a, b in zip(P_ours, P_base))),
+                     max_abs_diff=float(max(np.abs(a - b).max() for a, b in zip(P_ours, P_base, strict=False))),
                      kkt_ours=res_o, kkt_slsqp=res_b))
     return rows

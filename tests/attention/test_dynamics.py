@@ -1,7 +1,6 @@
 """Hardmax (4.1) / softmax (4.2) dynamics: closed forms, properties of Thm 4.1, the tau -> 0 limit."""
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from controlml.attention import equilibrium, hardmax_dynamics, hardmax_step, leaders, softmax_dynamics
+from controlml.attention import (
+    equilibrium,
+    hardmax_dynamics,
+    hardmax_step,
+    leaders,
+    softmax_dynamics,
+)
 from controlml.errors import ConvergenceError, DatasetError, ParameterError
 
 Z = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])

@@ -42,7 +42,7 @@ def _check(res, Zs, Ys, attention):
     N = len(Zs)
     sum_m = sum(len(y) for y in Ys)
     d = Zs[0].shape[1]
-    for o, y in zip(outs, Ys):
+    for o, y in zip(outs, Ys, strict=False):
         assert o.shape == y.shape
         D = np.linalg.norm(o[:, None] - y[None], axis=-1)
         assert D.min(axis=1).max() < 1e-8 and D.min(axis=0).max() < 1e-8

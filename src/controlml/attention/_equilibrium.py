@@ -299,7 +299,7 @@ def equilibrium(
         Zs = np.stack([p[0] for p in preds])
         ok = all(p[4] <= 1e-8 and p[5] <= 1e-8 for p in preds)
         if prev is not None and ok:
-            same_leaders = all(np.array_equal(p[1], q[1]) for p, q in zip(preds, prev[0]))
+            same_leaders = all(np.array_equal(p[1], q[1]) for p, q in zip(preds, prev[0], strict=False))
             R = np.linalg.norm(Z, axis=-1).max()
             if same_leaders and np.max(np.abs(Zs - prev[1])) <= 1e-10 * R:
                 result = preds

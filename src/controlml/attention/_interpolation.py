@@ -7,8 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_distinct_rows, check_int, check_option, check_positive, check_random_state
-from ..errors import ConvergenceError, DatasetError, ParameterError
+from .._checks import (
+    check_distinct_rows,
+    check_int,
+    check_option,
+    check_positive,
+    check_random_state,
+)
+from ..errors import ConvergenceError, DatasetError
 from ._transformer import FeedForward, SelfAttention, Transformer, _as_sequences, readout
 
 __all__ = ["SequenceInterpolation", "interpolate_sequences"]
@@ -83,7 +89,7 @@ def _validate(Zs: Any, Ys: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
             "a sphere in the negative orthant and separates sequences on a hyperplane, which needs d >= 2; "
             "embed 1-D tokens as (x, 0)"
         )
-    for j, (z, y) in enumerate(zip(Z, Y)):
+    for j, (z, y) in enumerate(zip(Z, Y, strict=False)):
         check_distinct_rows(z, f"Zs[{j}]", "hypothesis ii) of Sec. 4.2 asks for pairwise distinct tokens "
                             "within each input sequence (a sequence is a set of tokens)")
         check_distinct_rows(y, f"Ys[{j}]", "hypothesis ii) of Sec. 4.2 asks for pairwise distinct target "
@@ -188,7 +194,7 @@ def _move_points(bumps: _Bumps, sources: list[np.ndarray], moves: list[np.ndarra
     """Residual bumps moving each vocabulary point sources[k] by moves[k], nobody else."""
     dirs = _random_dirs(vocab.shape[1], rng)
     mask = np.ones(vocab.shape[0], dtype=bool)
-    for s, mv, i in zip(sources, moves, src_idx):
+    for s, mv, i in zip(sources, moves, src_idx, strict=False):
         mask[i] = False
         v, lo, hi, gap = _best_direction(s[None], vocab[mask], dirs)
         mask[i] = True
@@ -270,7 +276,7 @@ def _one_try(Z: list[np.ndarray], Y: list[np.ndarray], attention: str, tau: floa
             q = lo + rng.uniform(size=d) * (hi - lo + 1.0)
             q[0] = H
             dst.append(q)
-        _move_points(bumps, src, [q - s - shift for q, s in zip(dst, src)], vocab,
+        _move_points(bumps, src, [q - s - shift for q, s in zip(dst, src, strict=False)], vocab,
                      [index[w] for w in W], rng, scale)
         ff1 = bumps.layer(1.0)
         seqs = [ff1(s[None])[0] for s in seqs]
@@ -455,7 +461,7 @@ def interpolate_sequences(
             last = str(exc)
             continue
         outs = [readout(o) for o in T.forward(list(Z))]
-        errs = [_hausdorff(o, y) if o.shape[0] == y.shape[0] else np.inf for o, y in zip(outs, Y)]
+        errs = [_hausdorff(o, y) if o.shape[0] == y.shape[0] else np.inf for o, y in zip(outs, Y, strict=False)]
         err = float(max(errs))
         if err <= atol_f:
             bound = 2 * sum_m + (2 * N + 1 if attention == "hardmax" else 3 * N)

@@ -20,7 +20,7 @@ def plot_fig41(Z: np.ndarray, As: Sequence[np.ndarray], attended: Sequence[Seque
     axes = np.atleast_1d(axes)
     lo, hi = Z.min(axis=0) - 1.0, Z.max(axis=0) + 1.0
     lo = np.minimum(lo, -0.5)
-    for k, (ax, A, C) in enumerate(zip(axes, As, attended)):
+    for k, (ax, A, C) in enumerate(zip(axes, As, attended, strict=False)):
         a = A @ Z[i]
         gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
         inside = a[0] * (gx - Z[i, 0]) + a[1] * (gy - Z[i, 1]) >= 0
@@ -34,18 +34,18 @@ def plot_fig41(Z: np.ndarray, As: Sequence[np.ndarray], attended: Sequence[Seque
                 label=r"$\max_\ell\langle Az_i,z_\ell\rangle$")
         ax.annotate("", xy=Z[i] + 0.6 * a / np.linalg.norm(a), xytext=Z[i],
                     arrowprops=dict(arrowstyle="->", color="C3", lw=2))
-        ax.text(*(Z[i] + 0.65 * a / np.linalg.norm(a)), r"$Az_{%d}$" % (i + 1), color="C3")
+        ax.text(*(Z[i] + 0.65 * a / np.linalg.norm(a)), rf"$Az_{{{i + 1}}}$", color="C3")
         for j, z in enumerate(Z):
             col = "C1" if j in C else ("C3" if j == i else "k")
             ax.plot(*z, "o", color=col, ms=9 if j in C else 6)
-            ax.text(z[0] + 0.08, z[1] + 0.08, r"$z_{%d}$" % (j + 1))
+            ax.text(z[0] + 0.08, z[1] + 0.08, rf"$z_{{{j + 1}}}$")
         ax.plot(0, 0, "+", color="0.3")
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal")
         title = titles[k] if titles else f"A = {A.tolist()}"
-        ax.set_title(title + r":  $\mathcal{C}_%d = \{%s\}$" % (i + 1, ", ".join(str(c + 1) for c in C)),
-                     fontsize=10)
+        members = ", ".join(str(c + 1) for c in C)
+        ax.set_title(title + rf":  $\mathcal{{C}}_{{{i + 1}}} = \{{{members}\}}$", fontsize=10)
     axes[0].legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return fig

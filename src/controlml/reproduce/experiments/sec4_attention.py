@@ -49,7 +49,7 @@ def _fig41(ctx):
     As = [np.eye(2), np.array([[2.0, 1.0], [1.0, 1.0]])]
     paper = [{1, 2}, {3}]  # C_1 = {2, 3} and {4}, 0-based
     attended = []
-    for tag, A, C_paper in zip("ab", As, paper):
+    for tag, A, C_paper in zip("ab", As, paper, strict=False):
         P = attention_weights(Z, A)  # hardmax (4.3)
         C = set(np.flatnonzero(P[0] > 0).tolist())
         attended.append(sorted(C))
@@ -214,7 +214,7 @@ def _interp(ctx):
         res = interpolate_sequences(Zs, Ys, attention=att, random_state=seed)
         outs = [readout(o) for o in res.transformer.forward(list(Zs))]
         err = max(float(np.abs(np.sort(o, axis=0) - np.sort(y, axis=0)).max()) if o.shape == y.shape
-                  else np.inf for o, y in zip(outs, Ys))
+                  else np.inf for o, y in zip(outs, Ys, strict=False))
         ctx.check(f"{label} [{att}]: max |R(T(Z^j)) - Y^j| (recomputed)", "0 (<= 1e-8)", err, err <= 1e-8)
         ctx.check(f"{label} [{att}]: blocks <= paper's count "
                   f"{'2 sum m + 2N + 1' if att == 'hardmax' else '2 sum m + 3N'}",
@@ -262,7 +262,7 @@ def _interp(ctx):
     c = np.polyfit(dNm, params_Nm, 1)
     pred = np.polyval(c, dNm)
     r2v = 1 - np.sum((np.array(params_Nm) - pred) ** 2) / np.sum((np.array(params_Nm) - np.mean(params_Nm)) ** 2)
-    ratio = max(p / s for p, s in zip(params_Nm, dNm))
+    ratio = max(p / s for p, s in zip(params_Nm, dNm, strict=False))
     ctx.check("nonzero parameters linear in d * sum_j m^j (R^2 of a linear fit)", "O(dNm)", r2v, r2v > 0.95)
     ctx.check("max nonzero parameters / (d * sum_j m^j) over all runs", "bounded (O(dNm))", ratio,
               ratio <= 40)
