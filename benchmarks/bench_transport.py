@@ -133,8 +133,6 @@ def _cnf_sample(field: _Field, N: int, steps: int, seed: int) -> np.ndarray:
 
 
 def run(quick: bool = False) -> list[dict]:
-    from controlml.node import density_errors, transport
-
     rho1, params = _target()
     rng = np.random.default_rng(0)
     num_samples = 500 if quick else 3000

@@ -209,7 +209,7 @@ def test_errors_decrease_with_switches_gaussian_mixture():
     assert l1[0] > l1[1] > l1[2]
     assert kl[0] > kl[1] > kl[2]
     assert w1[0] > w1[2]
-    for r, L in zip(res, (36, 108, 348)):
+    for r, L in zip(res, (36, 108, 348), strict=True):
         assert r.num_switches <= L
         assert r.errors.l1 <= r.bound + 5e-3  # the construction's bound, up to quadrature
     slope = np.polyfit(np.log([r.num_switches for r in res]), np.log(l1), 1)[0]

@@ -17,18 +17,20 @@ flow and Jacobian:
    slope on :math:`\\{x_1 > \\alpha_j\\}` by :math:`r = e^{\\kappa t}`.  Column ``j`` then
    carries mass :math:`M_j`, uniformly.
 2. **separate the columns** (``2(n - 1)`` shears :math:`a = e_1`, :math:`w \\parallel e_2`):
-   :math:`x_2 \\mathrel{+}= g(x_1)`, with :math:`g` a ramp of height ``D`` on
+   :math:`x_2 \\mathrel{+}= g(x_1)`, with :math:`g` a ramp of height ``D`` (> the source height) on
    :math:`[\\alpha_j - \\delta, \\alpha_j]` at each inner boundary, so column ``j`` is lifted
    by :math:`jD` and the columns' :math:`x_2`-ranges become disjoint.
 3. **cell masses** (``n (m + 1)`` pieces, :math:`a = e_2`, :math:`w \\parallel e_2`): column by
    column from the bottom, the 1-D piecewise-linear map of :math:`x_2` that sends the
    conditional quantiles to the cell boundaries; its last piece restores slope 1, so
    the columns above are only translated (their density is unchanged) and the columns
-   below are on the inactive side.
+   below are on the inactive side.  Within a column the pieces go top-down (thresholds
+   at the source quantiles), so the columns above are stretched by at most
+   :math:`m L_S / L_B` on the way, whatever the slopes.
 4. **bring the columns back** (``2(n - 1)`` shears): :math:`x_2 \\mathrel{-}= g'(x_1)`.
 
 So :math:`\\rho(T) = \\bar\\rho_1` exactly, except on the ramps (a set of
-:math:`\\rho_0`-mass at most :math:`(n-1)\\,\\delta\\, h_1 \\max_j \\rho`), and
+:math:`\\rho_0`-mass at most ``ramp``: that fraction of each column but the last), and
 
 .. math:: \\|\\rho(T) - \\rho_1\\|_{L^1} \\le \\|\\bar\\rho_1 - \\rho_1\\|_{L^1}
           + 2\\,\\mathrm{floor} + 2\\,\\rho_0(\\text{ramps}) \\xrightarrow[n, m\\to\\infty]{} 0,
@@ -51,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_points, check_int, check_positive, check_random_state
-from ..errors import ConvergenceError, ParameterError
+from ..errors import ParameterError
 from ._control import Control, Piece
 from ._flow import flow
 from ._transport_flow import pushforward_logdensity, uniform_box_logdensity
@@ -214,8 +216,6 @@ def _build(src: np.ndarray, box: np.ndarray, masses: np.ndarray, T: float, ramp:
     n, m = masses.shape
     Ls, Lt = src[1] - src[0], box[1] - box[0]
     h1, h2 = Lt[0] / n, Lt[1] / m
-    singles: list[tuple[np.ndarray, np.ndarray, float, float]] = []  # (a, w_unit, b, log_ratio)
-    shears: list[tuple[np.ndarray, np.ndarray, float, float]] = []  # (a, w, b, displacement-rate*tau)
     ops: list[tuple[str, tuple]] = []
     shift = box[0] - src[0]
     if np.any(shift != 0):

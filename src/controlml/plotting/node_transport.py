@@ -41,8 +41,8 @@ def plot_transport(target: np.ndarray, pushed: Sequence[np.ndarray], switches: S
     fig, axes = plt.subplots(1, k + 2, figsize=(3.1 * (k + 2), 3.0))
     ext = (box[0, 0], box[1, 0], box[0, 1], box[1, 1])
     vmax = float(np.quantile(target, 0.999)) or 1.0
-    panels = [(target, r"target $\rho_1$")] + [(p, rf"$\rho(T)$, $L={L}$") for p, L in zip(pushed, switches)]
-    for ax, (img, lab) in zip(axes, panels):
+    panels = [(target, r"target $\rho_1$")] + [(p, rf"$\rho(T)$, $L={L}$") for p, L in zip(pushed, switches, strict=True)]
+    for ax, (img, lab) in zip(axes, panels, strict=False):
         ax.imshow(img.T, origin="lower", extent=ext, cmap="magma", vmin=0, vmax=vmax, aspect="equal",
                   interpolation="nearest")
         ax.set_title(lab, fontsize=9)
