@@ -92,10 +92,11 @@ def _thm41(ctx):
     from controlml.attention import equilibrium, hardmax_dynamics
     from controlml.plotting.attention import plot_thm41
 
-    n = ctx.size(10, 5)
+    n = ctx.size(16, 5)
     configs = []
     for c, (d, kind) in enumerate([(2, "random"), (2, "random"), (2, "mirror"), (3, "random"),
-                                    (3, "mirror"), (3, "mirror")][: ctx.size(6, 4)]):
+                                    (3, "mirror"), (3, "mirror"), (2, "mirror"),
+                                    (3, "random")][: ctx.size(8, 4)]):
         rng = ctx.rng(c)
         if kind == "random":
             Z, A = rng.normal(size=(n, d)), _spd(rng, d)
@@ -223,14 +224,14 @@ def _interp(ctx):
 
     rng = ctx.rng(0)
     # 1) heavy sharing: small vocabulary
-    N = ctx.size(30, 10)
+    N = ctx.size(40, 10)
     Zs, Ys = _shared(rng, N, 7, 2, 2)
     for att in ("hardmax", "softmax"):
         res = _row(f"small vocabulary (7 tokens, N = {N}, m = 2, d = 2)", Zs, Ys, att, 1)
         ctx.check(f"separating tokens used [{att}]", f"<= N - 1 = {N - 1}", res.num_witnesses,
                   res.num_witnesses <= N - 1)
     # 2) next-token prediction (m = 1) and sequence-to-sequence (m = 3), n >> m
-    n_big = ctx.size(300, 60)
+    n_big = ctx.size(500, 60)
     for m in (1, 3):
         Zs, Ys = _shared(rng, ctx.size(12, 6), n_big + 20, 3, m, nmin=n_big // 2, nmax=n_big)
         kind = "next-token" if m == 1 else "sequence-to-sequence"
@@ -252,7 +253,7 @@ def _interp(ctx):
     ctx.check(f"nonzero parameters for n = {ns} (N = 5, m = 2, d = 3)", "independent of n",
               params_n, max(params_n) <= 1.2 * min(params_n) and len(set(layers_n)) == 1)
     dNm, params_Nm, bounds = [], [], []
-    for N in ctx.iterate(ctx.size([2, 4, 8, 16, 32, 48], [2, 4, 8, 16]), "N"):
+    for N in ctx.iterate(ctx.size([2, 4, 8, 16, 32, 64], [2, 4, 8, 16]), "N"):
         for m in (1, 2, 3):
             Zs, Ys = _shared(np.random.default_rng([ctx.seed, N, m]), N, 9, 3, m, nmin=m)
             res = interpolate_sequences(Zs, Ys, random_state=4)
