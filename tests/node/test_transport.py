@@ -13,6 +13,7 @@ from controlml.node import (
     Piece,
     cells_for_switches,
     curve_density,
+    density_errors,
     flow,
     gaussian_mixture_density,
     inverse_flow,
@@ -63,6 +64,69 @@ def test_single_neuron_jacobian_is_exp_kappa_t_on_active_side(seed):
     fd = _fd_logdet(piece, X)
     np.testing.assert_allclose(fd, expected, atol=1e-7)
     np.testing.assert_allclose(log_jacobian(piece, flow(piece, X)), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_inverse_map_jacobian_is_exp_minus_kappa_t(seed):
+    rng = np.random.default_rng(40 + seed)
+    w, a, b, t = rng.normal(size=2), rng.normal(size=2), rng.normal(), rng.uniform(0.3, 1.0)
+    piece = Piece(t, w[:, None], a[None, :], [b])
+    X = rng.normal(size=(200, 2))
+    X = X[np.abs(X @ a + b) > 1e-3]
+    h = 1e-6
+    J = np.stack([(inverse_flow(piece, X + h * e) - inverse_flow(piece, X - h * e)) / (2 * h)
+                  for e in np.eye(2)], axis=2)
+    kappa = float(a @ w)
+    expected = np.where(X @ a + b > 0, -kappa * t, 0.0)
+    np.testing.assert_allclose(np.log(np.abs(np.linalg.det(J))), expected, atol=1e-7)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), K=st.integers(1, 15))
+def test_property_roundtrip_and_logdet_additivity(seed, K):
+    """flow o inverse = id, and log det of a concatenation is the sum over its parts."""
+    rng = np.random.default_rng(seed)
+    c1, c2 = _random_control(rng, K=K), _random_control(rng, K=K)
+    X = rng.normal(size=(100, 2))
+    c = c1.then(c2)
+    np.testing.assert_allclose(flow(c, inverse_flow(c, X)), X, atol=1e-10, rtol=0)
+    # log det D(Phi2 o Phi1) = log det DPhi2 (at Phi2^{-1} x) + log det DPhi1 (at Phi^{-1} x)
+    np.testing.assert_allclose(log_jacobian(c, X),
+                               log_jacobian(c2, X) + log_jacobian(c1, inverse_flow(c2, X)), atol=1e-12)
+
+
+def test_example_densities():
+    mu, s = np.array([[0.5, -0.2], [-1.0, 1.0]]), np.array([0.3, 0.6])
+    rho = gaussian_mixture_density(mu, s, [1.0, 3.0])
+    x = np.array([[0.5, -0.2]])
+    expected = 0.25 / (2 * np.pi * 0.09) + 0.75 / (2 * np.pi * 0.36) * np.exp(-(1.5**2 + 1.2**2) / (2 * 0.36))
+    np.testing.assert_allclose(rho(x), [expected], rtol=1e-12)
+    g = np.linspace(-6, 6, 601)
+    G = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+    assert abs(rho(G).sum() * (g[1] - g[0]) ** 2 - 1.0) < 1e-6
+    line = curve_density(np.column_stack([np.linspace(-1, 1, 201), np.zeros(201)]), 0.1)
+    np.testing.assert_allclose(line(np.array([[0.0, 0.0], [0.3, 0.2]])), [1.0, np.exp(-2.0)], rtol=1e-12)
+    with pytest.raises(ParameterError, match="stds must be > 0"):
+        gaussian_mixture_density(mu, [0.3, -1.0])
+
+
+def test_density_errors_scores_the_exact_target_as_zero():
+    rho = gaussian_mixture_density([[0.0, 0.0]], [0.7])
+    box = [[-1.0, -1.0], [1.0, 1.0]]
+    Z = (0.5 * (1 + __import__("math").erf(1 / (0.7 * np.sqrt(2)))) * 2 - 1) ** 2  # mass in the box
+
+    def logd(X):
+        inside = np.all(np.abs(X) <= 1, axis=1)
+        with np.errstate(divide="ignore"):
+            return np.where(inside, np.log(rho(X) / Z), -np.inf)
+
+    S = np.random.default_rng(0).normal(scale=0.7, size=(4000, 2))
+    S = S[np.all(np.abs(S) <= 1, axis=1)][:800]
+    e = density_errors(logd, S, rho, box=box, grid=200, random_state=1)
+    assert e.l1 < 1e-3 and abs(e.kl) < 1e-4 and abs(e.mass - 1) < 1e-3
+    assert e.w1 < 0.15  # two samples of the same law
+    with pytest.raises(ParameterError, match="log_density must return shape"):
+        density_errors(lambda X: np.zeros(2), S, rho, box=box, grid=10)
 
 
 def test_single_neuron_closed_form_flow_and_inverse():

@@ -443,7 +443,8 @@ def transport_errors(control: Control, source_box: Any, rho1: Any, *, box: Any, 
 def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None,
               num_cells: tuple[int, int] | None = None, tol: float | None = None, T: float = 1.0,
               floor: float = 1e-3, ramp: float = 1e-6, quad: int = 4, grid: int = 256,
-              num_samples: int = 2000, max_cells: int = 64, random_state: Any = None) -> TransportResult:
+              num_samples: int = 2000, max_cells: int = 64, random_state: Any = None,
+              progress: bool = False) -> TransportResult:
     """Width-1 ReLU control of (3.16) driving :math:`\\rho_0` to an L1-approximation of :math:`\\rho_1` (Thm 3.5).
 
     .. math::
@@ -484,6 +485,8 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
         Largest grid side tried with ``tol``.
     random_state : int or Generator, optional
         For the W1 samples.
+    progress : bool
+        tqdm bar over the grids tried (``tol`` mode).
 
     Returns
     -------
@@ -537,9 +540,15 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
     U = src[0] + rng.uniform(size=(num_samples, 2)) * (src[1] - src[0])
     logd = uniform_box_logdensity(src)
     result = None
-    for n, m in sizes:
+    it = sizes
+    if progress and len(sizes) > 1:
+        from tqdm.auto import tqdm
+
+        it = tqdm(sizes, desc="transport: refining the grid", leave=False)
+    for n, m in it:
         raw = target.cell_masses(n, m)
         masses = (1.0 - floor) * raw + floor / (n * m)
+        masses.setflags(write=False)
         if np.any(masses <= 0):
             raise ParameterError("rho1 has empty cells and floor = 0: pass floor > 0 (e.g. 1e-3)")
         control = _build(src, box, masses, T, ramp)
