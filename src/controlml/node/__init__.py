@@ -16,11 +16,22 @@ from ._resnet import ResNet, to_resnet
 # Sec. 3.2 classification / approximation / autonomous fields: exports go below this line
 from ._classify import ClassificationResult, classification_bounds, classify, count_runs  # noqa: E402
 from ._classify_prob import runs_distribution, switch_probability  # noqa: E402
+from ._autonomous import AutonomousResult, TubeField, autonomous_interpolate, tube_field, vertex_autonomous  # noqa: E402,E501
 # Sec. 3.3 training and turnpike: exports go below this line
-from ._torch import TorchNODE, phi_expm1, torch_bv_norm  # noqa: E402
-from ._training import TrainingResult, fit, load_checkpoint, save_checkpoint, training_objective  # noqa: E402
-from ._training_bound import AprioriBoundStudy, BoundRun, apriori_bound_study  # noqa: E402
-from ._turnpike import TurnpikeResult, fit_turnpike  # noqa: E402
+# (imported on first use, PEP 562: they need torch, which the exact NumPy parts do not)
+_SEC33 = {**dict.fromkeys(("TorchNODE", "phi_expm1", "torch_bv_norm"), "_torch"), **dict.fromkeys(("TrainingResult", "fit", "load_checkpoint", "save_checkpoint", "training_objective"), "_training"), **dict.fromkeys(("AprioriBoundStudy", "BoundRun", "apriori_bound_study"), "_training_bound"), **dict.fromkeys(("TurnpikeResult", "fit_turnpike"), "_turnpike")}  # noqa: E501
+
+
+def __getattr__(name):  # Sec. 3.3 lazy exports
+    if name in _SEC33:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_SEC33[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # Sec. 3.4 transport of measures: exports go below this line
 from ._density import curve_density, gaussian_mixture_density  # noqa: E402
 from ._transport import TransportErrors, TransportResult, cells_for_switches, density_errors, num_pieces, transport, transport_errors  # noqa: E402,E501
@@ -31,5 +42,5 @@ __all__ = [
     "InterpolationResult", "interpolate", "paper_bounds", "ResNet", "to_resnet",
 ]
 __all__ += ["TransportErrors", "TransportResult", "cells_for_switches", "density_errors", "curve_density", "gaussian_mixture_density", "inverse_flow", "log_jacobian", "num_pieces", "pushforward_logdensity", "transport", "transport_errors", "uniform_box_logdensity"]  # Sec. 3.4 (after the base list)
-__all__ += ["ClassificationResult", "classification_bounds", "classify", "count_runs", "runs_distribution", "switch_probability"]  # Sec. 3.2 (after the base list)
-__all__ += ["TorchNODE", "phi_expm1", "torch_bv_norm", "TrainingResult", "fit", "load_checkpoint", "save_checkpoint", "training_objective", "AprioriBoundStudy", "BoundRun", "apriori_bound_study", "TurnpikeResult", "fit_turnpike"]  # Sec. 3.3 (after the base list)  # noqa: E501
+__all__ += ["ClassificationResult", "classification_bounds", "classify", "count_runs", "runs_distribution", "switch_probability", "AutonomousResult", "TubeField", "autonomous_interpolate", "tube_field", "vertex_autonomous"]  # Sec. 3.2 (after the base list)
+__all__ += list(_SEC33)  # Sec. 3.3 (after the base list)
