@@ -107,7 +107,7 @@ def apriori_bound_study(X: Any, Y: Any, *, alphas: Any, num_random: int = 3, T: 
                         epochs: int = 600, lr: float = 2e-2, constructed_epochs: int = 20,
                         constructed_lr: float = 0.5, init_scale: float = 0.5,
                         random_state: Any = None, seed: int = 0,
-                        dtype: torch.dtype | None = None, device: str | torch.device | None = None,
+                        dtype: torch.dtype = torch.float64, device: str | torch.device | None = None,
                         progress: bool = False) -> AprioriBoundStudy:
     """Construct :math:`\\theta_c`, train :math:`J_\\alpha` from it and from random starts, compare.
 
@@ -135,7 +135,11 @@ def apriori_bound_study(X: Any, Y: Any, *, alphas: Any, num_random: int = 3, T: 
         For :func:`interpolate`.
     seed : int
         First torch seed of the random starts.
-    dtype, device, progress
+    dtype : torch.dtype
+        Of the training (float64 by default: the comparison with :math:`J_\\alpha(\\theta_c)`
+        is a certificate, and float32 rounding of the steep constructed control would
+        blur it).
+    device, progress
         As in :func:`fit`.
 
     Returns
