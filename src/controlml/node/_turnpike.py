@@ -36,7 +36,6 @@ import torch
 from .._checks import (
     as_points,
     check_int,
-    check_nonnegative,
     check_option,
     check_positive,
     check_same_rows,
