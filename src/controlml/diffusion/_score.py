@@ -166,15 +166,14 @@ class HeatKernelScore:
     def _score_tensor(self, x: torch.Tensor, t: float) -> torch.Tensor:
         r"""Hot path of the samplers: the score only, for a validated tensor (n, d).
 
-        Per block of queries: one product ``[x, 1, -|x|^2/4t] @ [X^T/2t; -|X|^2/4t; 1]``
-        gives :math:`-|x-x_i|^2/4t \le 0` (no overflow), exponentiated in place, and one
-        product with ``[X, 1]`` gives the weighted sums.  Rows whose weights all
-        (nearly) underflow (a query far from every data point at small ``t``) are recomputed by
-        the streaming log-sum-exp path.
+        Per block of queries and of at most 8192 data points: one product
+        ``[x, 1, -|x|^2/4t] @ [X^T/2t; -|X|^2/4t; 1]`` gives :math:`-|x-x_i|^2/4t \le 0`
+        (no overflow, so no running maximum is needed across data blocks), exponentiated
+        in place, and one product with ``[X, 1]`` accumulates the weighted sums.  Rows
+        whose weights all (nearly) underflow (a query far from every data point at small
+        ``t``) are recomputed by the streaming log-sum-exp path.
         """
         n = x.shape[0]
-        if self.I > 8192:
-            return self._evaluate(x, t, False)[1]
         Xc, XcT, sq, c = self._data(x.dtype, x.device)
         d = self.d
         K = torch.cat([XcT * (0.5 / t), (sq * (-0.25 / t))[None], torch.ones_like(sq)[None]], 0)
@@ -183,15 +182,18 @@ class HeatKernelScore:
         # logits at lo, and send rows whose total weight is not >> I exp(lo) to the exact path
         lo = -80.0 if x.dtype == torch.float32 else -700.0
         tiny = self.I * math.exp(lo) * (1e8 if x.dtype == torch.float32 else 1e16)
-        cq = max(1, self.block_size // self.I)
+        ci = min(self.I, 8192)
+        cq = max(1, self.block_size // ci)
         out = torch.empty_like(x)
         for q0 in range(0, n, cq):
             xq = x[q0:q0 + cq] - c
             xa = torch.cat([xq, torch.ones_like(xq[:, :1]),
                             (xq * xq).sum(1, keepdim=True) * (-0.25 / t)], 1)
-            L = xa @ K
-            L.clamp_(min=lo).exp_()
-            R = L @ Xa
+            R = None
+            for i0 in range(0, self.I, ci):
+                L = xa @ K[:, i0:i0 + ci]
+                L.clamp_(min=lo).exp_()
+                R = L @ Xa[i0:i0 + ci] if R is None else R.addmm_(L, Xa[i0:i0 + ci])
             tot = R[:, d]
             sc = (R[:, :d] / tot[:, None] - xq) * (0.5 / t)
             bad = ~(tot > tiny)
