@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controlml.errors import DataNotFoundError, DatasetError, ParameterError
 from controlml.node import (
@@ -58,6 +60,23 @@ def test_fit_from_constructed_control_never_exceeds_alpha_K(data):
     assert res.bv_norm_sq <= K * (1 + 1e-12)  # (3.15)
 
 
+@settings(max_examples=6)
+@given(seed=st.integers(0, 10_000), N=st.integers(2, 4), c=st.sampled_from([0.01, 0.1, 1.0]))
+def test_bound_315_from_the_construction_property(seed, N, c):
+    """(3.15) over random data: training from the constructed control keeps
+    J_alpha(theta*) <= alpha K, hence ||theta*||^2_BV <= K."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.uniform(-1, 1, (N, 2)), rng.uniform(-1, 1, (N, 2))
+    res_c = interpolate(X, Y, random_state=seed)
+    K = res_c.control.bv_norm() ** 2
+    alpha = c * np.sum((X - Y) ** 2) / K
+    J_c, risk_c, _ = training_objective(res_c.control, X, Y, alpha=alpha)
+    res = fit(X, Y, alpha=alpha, init=res_c.control, optimizer="lbfgs", lr=0.5, epochs=2,
+              patience=1, dtype=torch.float64)
+    assert res.objective <= J_c * (1 + 1e-12)
+    assert res.bv_norm_sq <= (K + risk_c / alpha) * (1 + 1e-12)
+
+
 def test_early_stopping_and_status(data):
     X, Y = data
     res = fit(X, Y, alpha=1.0, num_pieces=2, epochs=5000, lr=1e-2, patience=20, tol=1e-3, seed=1)
@@ -99,6 +118,10 @@ def test_checkpoint_errors(tmp_path):
     torch.save({"format": "other"}, bad)
     with pytest.raises(ParameterError, match="not a controlml TorchNODE checkpoint"):
         load_checkpoint(bad)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ParameterError, match="not a controlml TorchNODE checkpoint"):
+        load_checkpoint(junk)
     with pytest.raises(ParameterError, match="must be a TorchNODE"):
         save_checkpoint("x", tmp_path / "x.pt")
 

@@ -147,7 +147,12 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device | None = Non
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"no checkpoint at {str(path)!r}: pass a file written by save_checkpoint/fit")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a torch file, or one holding objects weights_only refuses
+        raise ParameterError(
+            f"{str(path)!r} is not a controlml TorchNODE checkpoint (format {_FORMAT}): "
+            f"torch.load(weights_only=True) failed with {type(exc).__name__}") from exc
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ParameterError(f"{str(path)!r} is not a controlml TorchNODE checkpoint (format {_FORMAT})")
     dtype = dtype or payload["W"].dtype

@@ -67,7 +67,7 @@ def plot_turnpike(results: Sequence):
     for j, r in enumerate(results):
         T = r.T
         edges = np.concatenate([[0.0], np.cumsum([p.duration for p in r.control.pieces])]) / T
-        ax0.stairs(r.control_distance, edges, color=f"C{j}", lw=1.4, label=f"T = {T:g}")
+        ax0.stairs(r.control_distance, edges, baseline=None, color=f"C{j}", lw=1.4, label=f"T = {T:g}")
         ax1.plot(r.times / T, np.sqrt(r.tracking), color=f"C{j}", lw=1.2, label=f"T = {T:g}")
     m0, m1 = results[0].middle
     for ax in (ax0, ax1):
