@@ -16,6 +16,7 @@ from controlml.node import (
     density_errors,
     flow,
     gaussian_mixture_density,
+    inverse_control,
     inverse_flow,
     log_jacobian,
     num_pieces,
@@ -295,6 +296,40 @@ def test_tol_mode_and_transport_errors_agree():
     assert np.isfinite(e.kl)
     unmet = transport(UNIT, rho, box=box, tol=1e-6, max_cells=3, grid=32, num_samples=100, random_state=0)
     assert unmet.status == "tol_not_reached" and unmet.num_cells == (3, 3)
+
+
+def test_inverse_control_inverts_any_width():
+    rng = np.random.default_rng(5)
+    c = _random_control(rng, K=7)
+    X = rng.normal(size=(300, 2))
+    np.testing.assert_allclose(flow(inverse_control(c), flow(c, X)), X, atol=1e-10)
+    assert inverse_control(c).num_switches == c.num_switches
+    wide = Control((Piece(0.4, rng.normal(size=(2, 3)), rng.normal(size=(3, 2)), rng.normal(size=3)),))
+    np.testing.assert_allclose(flow(inverse_control(wide), flow(wide, X[:6])), X[:6], atol=1e-9)
+
+
+def test_non_uniform_source_piecewise_constant_is_exact():
+    rng = np.random.default_rng(4)
+    H0, H1 = rng.uniform(0.1, 1.0, (3, 4)), rng.uniform(0.1, 1.0, (3, 4))
+    r = transport(H0, H1, box=[[-1, -1], [1, 2]], source_box=[[0, 0], [1, 1]], num_cells=(3, 4),
+                  floor=0.0, grid=48, num_samples=200, random_state=0)
+    assert r.errors.l1 < 1e-4 and r.num_switches + 1 <= 2 * num_pieces(3, 4) - 1
+    assert abs(r.control.T - 1.0) < 1e-12
+    S = r.sample(20000, random_state=3)
+    counts, _, _ = np.histogram2d(S[:, 0], S[:, 1], bins=[3, 4], range=[[-1, 1], [-1, 2]])
+    p = H1 / H1.sum()
+    assert np.all(np.abs(counts / 20000 - p) < 5 * np.sqrt(p / 20000) + 1e-3)
+
+
+def test_non_uniform_source_errors_decrease():
+    rho0 = gaussian_mixture_density([[0.3, 0.4], [0.7, 0.7]], [0.15, 0.1])
+    rho1 = gaussian_mixture_density([[-1, -1], [1.2, 0.8]], [0.5, 0.4])
+    res = [transport(rho0, rho1, box=[[-3, -3], [3, 3]], source_box=UNIT, num_switches=L, grid=64,
+                     num_samples=300, random_state=0) for L in (60, 200)]
+    assert res[0].errors.l1 > res[1].errors.l1 and res[0].errors.kl > res[1].errors.kl
+    assert all(r.num_switches <= L for r, L in zip(res, (60, 200), strict=True))
+    with pytest.raises(ParameterError, match="num_switches must be >= 24"):
+        transport(rho0, rho1, box=[[-3, -3], [3, 3]], source_box=UNIT, num_switches=20)
 
 
 def test_cells_for_switches():

@@ -36,12 +36,12 @@ def __getattr__(name):  # Sec. 3.3 lazy exports
 # Sec. 3.4 transport of measures: exports go below this line
 from ._density import curve_density, gaussian_mixture_density  # noqa: E402
 from ._transport import TransportErrors, TransportResult, cells_for_switches, density_errors, num_pieces, transport, transport_errors  # noqa: E402,E501
-from ._transport_flow import inverse_flow, log_jacobian, pushforward_logdensity, uniform_box_logdensity  # noqa: E402,E501
+from ._transport_flow import inverse_control, inverse_flow, log_jacobian, pushforward_logdensity, uniform_box_logdensity  # noqa: E402,E501
 
 __all__ = [
     "ACTIVATIONS", "Control", "Piece", "Trajectory", "flow", "piece_kind",
     "InterpolationResult", "interpolate", "paper_bounds", "ResNet", "to_resnet",
 ]
-__all__ += ["TransportErrors", "TransportResult", "cells_for_switches", "density_errors", "curve_density", "gaussian_mixture_density", "inverse_flow", "log_jacobian", "num_pieces", "pushforward_logdensity", "transport", "transport_errors", "uniform_box_logdensity"]  # Sec. 3.4 (after the base list)
+__all__ += ["TransportErrors", "TransportResult", "cells_for_switches", "density_errors", "curve_density", "gaussian_mixture_density", "inverse_control", "inverse_flow", "log_jacobian", "num_pieces", "pushforward_logdensity", "transport", "transport_errors", "uniform_box_logdensity"]  # Sec. 3.4 (after the base list)
 __all__ += ["ClassificationResult", "classification_bounds", "classify", "count_runs", "runs_distribution", "switch_probability", "AutonomousResult", "TubeField", "autonomous_interpolate", "tube_field", "vertex_autonomous", "ApproximationResult", "approximate", "approximation_switches"]  # Sec. 3.2 (after the base list)
 __all__ += list(_SEC33)  # Sec. 3.3 (after the base list)

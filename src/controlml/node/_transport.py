@@ -56,7 +56,7 @@ from .._checks import as_points, check_int, check_positive, check_random_state
 from ..errors import ParameterError
 from ._control import Control, Piece
 from ._flow import flow
-from ._transport_flow import pushforward_logdensity, uniform_box_logdensity
+from ._transport_flow import inverse_control, pushforward_logdensity, uniform_box_logdensity
 
 __all__ = ["TransportResult", "TransportErrors", "transport", "transport_errors", "density_errors", "num_pieces",
            "cells_for_switches"]
@@ -93,27 +93,28 @@ def _grid_midpoints(box: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, floa
 class _Target:
     """rho1 restricted to its box and normalised (callable or cell weights)."""
 
-    def __init__(self, rho1: Any, box: np.ndarray, quad: int):
+    def __init__(self, rho1: Any, box: np.ndarray, quad: int, name: str = "rho1"):
         self.box = box
+        self.name = name
         if callable(rho1):
             self.fn = rho1
             G, vol = _grid_midpoints(box, 256, 256)
             vals = self._call(G)
             Z = float(vals.sum() * vol)
             if not Z > 0:
-                raise ParameterError("rho1 integrates to 0 on box: it must be a density with mass in box")
+                raise ParameterError(f"{name} integrates to 0 on its box: it must be a density with mass there")
             self.Z = Z
             self.hist = None
         else:
             try:
                 H = np.array(rho1, dtype=np.float64)
             except (TypeError, ValueError) as exc:
-                raise ParameterError("rho1 must be a callable density X (N, 2) -> (N,) or an (n1, n2) "
-                                     "array of non-negative cell weights on box") from exc
+                raise ParameterError(f"{name} must be a callable density X (N, 2) -> (N,) or an (n1, n2) "
+                                     "array of non-negative cell weights on its box") from exc
             if H.ndim != 2 or not np.all(np.isfinite(H)) or np.any(H < 0) or H.sum() <= 0:
                 raise ParameterError(
-                    "rho1 given as an array must be (n1, n2) finite non-negative cell weights with a "
-                    f"positive sum (a piecewise-constant density on box); got shape {H.shape}")
+                    f"{name} given as an array must be (n1, n2) finite non-negative cell weights with a "
+                    f"positive sum (a piecewise-constant density on its box); got shape {H.shape}")
             self.hist = H / H.sum()
             self.fn = None
             self.Z = 1.0
@@ -122,7 +123,7 @@ class _Target:
     def _call(self, X: np.ndarray) -> np.ndarray:
         v = np.asarray(self.fn(X), dtype=np.float64)
         if v.shape != (X.shape[0],) or not np.all(np.isfinite(v)) or np.any(v < 0):
-            raise ParameterError("rho1(X) must return finite non-negative values of shape (N,) for X (N, 2)")
+            raise ParameterError(f"{self.name}(X) must return finite non-negative values of shape (N,) for X (N, 2)")
         return v
 
     def density(self, X: np.ndarray) -> np.ndarray:
@@ -333,17 +334,44 @@ class TransportResult:
     tol: float | None
     status: str
     _target: Any = field(default=None, repr=False, compare=False)
+    _source: Any = field(default=None, repr=False, compare=False)
+
+    def log_rho0(self, X: Any) -> np.ndarray:
+        """:math:`\\log\\rho_0` at X (N, 2) (uniform on ``source_box``, or the given source density)."""
+        X = as_points(X, "X", dim=2)
+        if self._source is None:
+            return uniform_box_logdensity(self.source_box)(X)
+        with np.errstate(divide="ignore"):
+            return np.log(self._source.density(X))
 
     def log_density(self, X: Any) -> np.ndarray:
         """Exact :math:`\\log\\rho(T, x)` for X (N, 2) (see :func:`pushforward_logdensity`)."""
-        return pushforward_logdensity(self.control, uniform_box_logdensity(self.source_box), X)
+        return pushforward_logdensity(self.control, self.log_rho0, X)
 
     def sample(self, N: int, *, random_state: Any = None) -> np.ndarray:
-        """N samples of :math:`\\rho(T)`: uniform points of the source box pushed by ``flow``, (N, 2)."""
-        N = check_int(N, "N", minimum=1)
+        """N samples of :math:`\\rho(T)`: samples of :math:`\\rho_0` pushed by ``flow``, (N, 2)."""
+        N = check_int(N, "N", minimum=2)
         rng = check_random_state(random_state)
-        U = self.source_box[0] + rng.uniform(size=(N, 2)) * (self.source_box[1] - self.source_box[0])
-        return flow(self.control, U)
+        return flow(self.control, _source_samples(self._source, self.source_box, N, rng))
+
+
+def _source_samples(source: Any, src: np.ndarray, N: int, rng: np.random.Generator) -> np.ndarray:
+    if source is None:
+        return src[0] + rng.uniform(size=(N, 2)) * (src[1] - src[0])
+    return source.sample(N, rng)
+
+
+def _average_error(target: _Target, raw: np.ndarray, aligned: tuple[int, int]) -> float:
+    """||cell average - rho||_1 by the midpoint rule on a grid aligned with the cells."""
+    n, m = raw.shape
+    box = target.box
+    G, vol = _grid_midpoints(box, *aligned)
+    q = target.density(G)
+    cell_area = float(np.prod(box[1] - box[0])) / (n * m)
+    rel = (G - box[0]) / (box[1] - box[0])
+    ii = np.minimum((rel[:, 0] * n).astype(int), n - 1)
+    jj = np.minimum((rel[:, 1] * m).astype(int), m - 1)
+    return float(np.abs(raw[ii, jj] / cell_area - q).sum() * vol)
 
 
 def _errors(log_density: Callable[[np.ndarray], np.ndarray], samples: np.ndarray, target: _Target,
@@ -440,7 +468,7 @@ def transport_errors(control: Control, source_box: Any, rho1: Any, *, box: Any, 
                    grid, Y, rng)
 
 
-def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None,
+def transport(rho0: Any, rho1: Any, *, box: Any, source_box: Any = None, num_switches: int | None = None,
               num_cells: tuple[int, int] | None = None, tol: float | None = None, T: float = 1.0,
               floor: float = 1e-3, ramp: float = 1e-6, quad: int = 4, grid: int = 256,
               num_samples: int = 2000, max_cells: int = 64, random_state: Any = None,
@@ -458,14 +486,20 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
 
     Parameters
     ----------
-    rho0 : array (2, 2)
-        ``[[lo_1, lo_2], [hi_1, hi_2]]``: :math:`\\rho_0` is uniform on this rectangle
-        (the supported class of sources).
+    rho0 : array (2, 2), or callable / array (k1, k2) with ``source_box``
+        Without ``source_box``: ``[[lo_1, lo_2], [hi_1, hi_2]]``, :math:`\\rho_0` is uniform
+        on this rectangle.  With ``source_box``: any density on that rectangle, as a
+        callable or cell weights like ``rho1``; the control is then the inverse of the
+        construction for :math:`\\rho_0` (which maps its cell averages to the uniform
+        density, an L1 isometry for the rest) followed by the one for :math:`\\rho_1`:
+        at most ``2 (n m + 6 n - 3) - 1`` pieces, error bound the sum of both.
     rho1 : callable or array (n1, n2)
         Target density ``rho1(X (N, 2)) -> (N,)`` (restricted to ``box`` and normalised
         there), or non-negative cell weights of a piecewise-constant density on ``box``.
     box : array (2, 2)
         Rectangle where :math:`\\rho_1` lives.
+    source_box : array (2, 2), optional
+        Rectangle where a non-uniform :math:`\\rho_0` lives (see ``rho0``).
     num_switches, num_cells, tol
         Give exactly one: a budget L of switches (the largest square grid that fits);
         a grid ``(n, m)``; or an L1 tolerance (square grids refined until the measured
@@ -498,7 +532,10 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
         Bad boxes, not exactly one of num_switches / num_cells / tol, a switch budget
         below 12 (the 2 x 2 grid needs 13 pieces), bad rho1.
     """
-    src = _as_box(rho0, "rho0")
+    if source_box is None:
+        src = _as_box(rho0, "rho0")
+    else:
+        src = _as_box(source_box, "source_box")
     box = _as_box(box, "box")
     given = [k for k, v in (("num_switches", num_switches), ("num_cells", num_cells), ("tol", tol))
              if v is not None]
@@ -518,10 +555,12 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
     max_cells = check_int(max_cells, "max_cells", minimum=2)
     if num_switches is not None:
         num_switches = check_int(num_switches, "num_switches", minimum=0)
-        if num_switches + 1 < num_pieces(2, 2):
-            raise ParameterError(f"num_switches must be >= {num_pieces(2, 2) - 1} (a 2 x 2 grid needs "
-                                 f"{num_pieces(2, 2)} pieces); got {num_switches}")
-        n = cells_for_switches(num_switches)
+        per = 1 if source_box is None else 2
+        need = per * num_pieces(2, 2) - (per - 1)
+        if num_switches + 1 < need:
+            raise ParameterError(f"num_switches must be >= {need - 1} (a 2 x 2 grid needs {need} pieces"
+                                 f"{'' if per == 1 else ' with a non-uniform source'}); got {num_switches}")
+        n = cells_for_switches(num_switches if per == 1 else (num_switches + 1) // 2)
         sizes = [(n, n)]
     elif num_cells is not None:
         try:
@@ -535,10 +574,16 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
         tol = check_positive(tol, "tol")
         sizes = [(k, k) for k in _SEQ if k <= max_cells] or [(max_cells, max_cells)]
     rng = check_random_state(random_state)
+    source = None if source_box is None else _Target(rho0, src, quad, name="rho0")
     target = _Target(rho1, box, quad)
     Y = target.sample(num_samples, rng)
-    U = src[0] + rng.uniform(size=(num_samples, 2)) * (src[1] - src[0])
-    logd = uniform_box_logdensity(src)
+    U = _source_samples(source, src, num_samples, rng)
+    if source is None:
+        logd = uniform_box_logdensity(src)
+    else:
+        def logd(X0: np.ndarray) -> np.ndarray:
+            with np.errstate(divide="ignore"):
+                return np.log(source.density(X0))
     result = None
     it = sizes
     if progress and len(sizes) > 1:
@@ -553,25 +598,27 @@ def transport(rho0: Any, rho1: Any, *, box: Any, num_switches: int | None = None
             raise ParameterError("rho1 has empty cells and floor = 0: pass floor > 0 (e.g. 1e-3)")
         control = _build(src, box, masses, T, ramp)
         aligned = (n * max(1, math.ceil(grid / n)), m * max(1, math.ceil(grid / m)))
+        # bound: ||cell average - rho1||_1 (quadrature) + 2 floor + 2 ramp mass, where the
+        # ramps hold a fraction `ramp` of each column but the last
+        bound = _average_error(target, raw, aligned) + 2 * floor + 2 * ramp
+        if source is not None:
+            raw0 = source.cell_masses(n, m)
+            masses0 = (1.0 - floor) * raw0 + floor / (n * m)
+            if np.any(masses0 <= 0):
+                raise ParameterError("rho0 has empty cells and floor = 0: pass floor > 0 (e.g. 1e-3)")
+            # inverse_control(C0) maps the cell averages of rho0 to the uniform density exactly,
+            # and any push-forward is an L1 isometry, so the errors add up
+            C0 = _build(src, src, masses0, T, ramp)
+            control = inverse_control(C0).then(control).rescaled(T)
+            bound += _average_error(source, raw0, aligned) + 2 * floor + 2 * ramp
         errs = _errors(lambda G, c=control: pushforward_logdensity(c, logd, G), flow(control, U),
                        target, aligned, Y, rng)
-        # bound: ||cell average - rho1||_1 (quadrature) + 2 floor + 2 ramp mass
-        G, vol = _grid_midpoints(box, *aligned)
-        q = target.density(G)
-        cell_area = float(np.prod(box[1] - box[0])) / (n * m)
-        rel = (G - box[0]) / (box[1] - box[0])
-        ii = np.minimum((rel[:, 0] * n).astype(int), n - 1)
-        jj = np.minimum((rel[:, 1] * m).astype(int), m - 1)
-        avg = raw[ii, jj] / cell_area
-        # rho0-mass of the ramps: a fraction `ramp` of each column but the last
-        ramp_mass = ramp * float(masses.sum(axis=1)[:-1].sum())
-        bound = float(np.abs(avg - q).sum() * vol + 2 * floor + 2 * ramp_mass)
         status = "ok"
         if tol is not None and errs.l1 > tol:
             status = "tol_not_reached"
         result = TransportResult(control=control, num_switches=control.num_switches, num_cells=(n, m),
                                  masses=masses, source_box=src, box=box, errors=errs, bound=bound,
-                                 tol=tol, status=status, _target=target)
+                                 tol=tol, status=status, _target=target, _source=source)
         if tol is None or errs.l1 <= tol:
             break
     assert result is not None

@@ -40,7 +40,7 @@ from ._control import Control, Piece
 from ._flow import _effective, piece_flow, piece_kind
 from ._shear import eval_spline, parallel, single_normal_shear, spline_from_arrays
 
-__all__ = ["inverse_flow", "pushforward_logdensity", "log_jacobian"]
+__all__ = ["inverse_flow", "inverse_control", "pushforward_logdensity", "log_jacobian"]
 
 
 def _as_control(control: Any) -> Control:
@@ -142,6 +142,26 @@ def inverse_flow(control: Control | Piece, X: Any) -> np.ndarray:
     control = _as_control(control)
     X = as_points(X, "X", dim=control.dim)
     return _backward(control, X, with_logdet=False)[0]
+
+
+def inverse_control(control: Control | Piece) -> Control:
+    """The control whose flow is :math:`\\Phi_T^{-1}`: the pieces in reverse order with :math:`W \\to -W`.
+
+    The flow of the autonomous field :math:`-W\\sigma(Ax + b)` for time ``t`` inverts that of
+    :math:`W\\sigma(Ax + b)`, so the inverse of a width-P control is again a width-P
+    control with the same number of switches (any activation).
+
+    Parameters
+    ----------
+    control : Control or Piece
+
+    Returns
+    -------
+    Control
+        With ``flow(inverse_control(c), flow(c, X)) == X``.
+    """
+    control = _as_control(control)
+    return Control(tuple(Piece._trusted(p.duration, -p.W, p.A, p.b) for p in reversed(control.pieces)))
 
 
 def log_jacobian(control: Control | Piece, X: Any) -> np.ndarray:
