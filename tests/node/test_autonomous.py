@@ -18,7 +18,7 @@ Y0 = X0 + np.array([[0.3, 1.0], [-0.2, 1.0], [0.1, 1.1]])
 def test_tube_field_values_and_integral_curves():
     V = tube_field(X0, Y0, T=2.0)
     s = np.linspace(0, 1, 7)[:, None]
-    for x, y in zip(X0, Y0):
+    for x, y in zip(X0, Y0, strict=False):
         np.testing.assert_allclose(V(x + s * (y - x)), np.tile((y - x) / 2.0, (7, 1)), atol=1e-15)
     far = np.array([[10.0, 10.0], [-5.0, 0.0]])
     assert np.all(V(far) == 0.0)

@@ -203,7 +203,7 @@ def approximate(f: Callable[[np.ndarray], np.ndarray], domain: Any, *, cells: in
         bps, ratios = _staircase(lo[j], h[j], K, delta[j], eps)
         e = np.zeros(d)
         e[j] = 1.0
-        for p, r in zip(bps, ratios):
+        for p, r in zip(bps, ratios, strict=False):
             raw.append((e, e, -p, math.log(r)))
             z = np.maximum(Q[:, j] - p, 0.0)
             Q[:, j] += z * (r - 1.0)

@@ -42,7 +42,14 @@ import numpy as np
 import scipy.linalg
 from scipy.integrate import solve_ivp
 
-from .._checks import as_points, check_distinct_rows, check_int, check_positive, check_random_state, check_same_rows
+from .._checks import (
+    as_points,
+    check_distinct_rows,
+    check_int,
+    check_positive,
+    check_random_state,
+    check_same_rows,
+)
 from ..errors import DatasetError
 from ._control import Control, Piece
 from ._flow import flow
@@ -104,7 +111,7 @@ class TubeField:
         """V at the rows of Z (M, d) -> (M, d)."""
         Z = np.atleast_2d(np.asarray(Z, dtype=np.float64))
         out = np.zeros_like(Z)
-        for x, y in zip(self.X, self.Y):
+        for x, y in zip(self.X, self.Y, strict=False):
             out += _psi(_point_seg_dist(Z, x, y) / self.r)[:, None] * ((y - x) / self.T)[None, :]
         return out
 

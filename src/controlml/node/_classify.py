@@ -76,7 +76,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from .._checks import as_points, check_distinct_rows, check_option, check_positive, check_random_state
+from .._checks import (
+    as_points,
+    check_distinct_rows,
+    check_option,
+    check_positive,
+    check_random_state,
+)
 from ..errors import DatasetError
 from ._control import Control, Piece
 from ._flow import flow
@@ -255,7 +261,7 @@ def _runs_build(Xn: np.ndarray, lab: np.ndarray, theta: float, j: int, o: int, t
                                "coordinates along its axis (use method='clusters')")
         cs.append(c)
         ms.append(m)
-    D = max((1.0 - c) / m for c, m in zip(cs, ms)) + 1.0 if cs else 1.0
+    D = max((1.0 - c) / m for c, m in zip(cs, ms, strict=False)) + 1.0 if cs else 1.0
     up, down = max(1.0, theta) + D + 1.0, min(0.0, theta) - D - 1.0
     ej = np.zeros(d)
     ej[j] = o
@@ -263,7 +269,7 @@ def _runs_build(Xn: np.ndarray, lab: np.ndarray, theta: float, j: int, o: int, t
     ed[-1] = 1.0
     Y = Xn.copy()
     out = []
-    for run, c, m in zip(runs, cs, ms):
+    for run, c, m in zip(runs, cs, ms, strict=False):
         if lab[run[0]] == 1:
             a, b = ej + m * ed, off - c - m
             v = ed - m * ej

@@ -45,7 +45,7 @@ def plot_probability(ks: np.ndarray, curves: dict[str, np.ndarray], mc: dict[str
     """P(L <= k) against k: formula curves (lines) and Monte Carlo estimates (markers with 2-sigma bars)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for (name, y), c in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3):
+    for (name, y), c in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3, strict=False):
         ax.plot(ks, y, "-", color=c, label=name)
         if name in mc:
             p, se = mc[name]

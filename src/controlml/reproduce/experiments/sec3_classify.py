@@ -31,7 +31,7 @@ def _clusters(ctx):
     N = 60
     seeds = ctx.size(8, 2)
     ds = _DS if not ctx.quick else (2, 3, 10, 60)
-    authors = [a for d, a in zip(_DS, _AUTHORS) if d in ds]
+    authors = [a for d, a in zip(_DS, _AUTHORS, strict=False) if d in ds]
     Lc = np.zeros((seeds, len(ds)), dtype=int)
     Lr = np.zeros((seeds, len(ds)), dtype=int)
     ok = np.ones((len(ds),), dtype=bool)
@@ -56,7 +56,7 @@ def _clusters(ctx):
                   authors[jd], f"{Lc[:, jd].mean():.1f} [{Lc[:, jd].min()}, {Lc[:, jd].max()}]",
                   ok[jd] and Lc[:, jd].max() <= min(proved[-1], b["JML: 4ceil(min(|R|,|B|)/d)-1"]))
     code = [2 * math.ceil(N / (2 * d)) - 1 for d in ds]
-    diff = [d for d, a, c in zip(ds, authors, code) if a != c]
+    diff = [d for d, a, c in zip(ds, authors, code, strict=False) if a != c]
     ctx.note(f"authors' bound values vs their formula 2ceil(N/(2d))-1 = {code}: they differ at d in {diff}.")
     better = [d for jd, d in enumerate(ds) if Lc[:, jd].mean() <= authors[jd]]
     ctx.note(f"our cluster method needs on average no more switches than the authors' value for d in {better}; "
@@ -160,7 +160,13 @@ def _thm34_data():
 @experiment("thm3.4", section="3", title="Autonomous NODEs: approximate simultaneous control (Thm 3.4)",
             caption=_THM34_CAPTION)
 def _thm34(ctx):
-    from controlml.node import autonomous_interpolate, flow, interpolate, tube_field, vertex_autonomous
+    from controlml.node import (
+        autonomous_interpolate,
+        flow,
+        interpolate,
+        tube_field,
+        vertex_autonomous,
+    )
     from controlml.plotting.node_classify import plot_error_curve
 
     X, Y = _thm34_data()
@@ -230,7 +236,7 @@ def _thm34(ctx):
         p_any.append(ha / trials)
     ctx.check(f"P(autonomous exact control) for N = {n} uniform pairs in [0,1]^d grows with d to 1 "
               f"(Monte Carlo, {trials} trials per d; constructions verified by flow)",
-              "-> 1", str(dict(zip(dims, np.round(p_any, 2).tolist()))),
+              "-> 1", str(dict(zip(dims, np.round(p_any, 2).tolist(), strict=False))),
               okf and p_any[-1] == 1.0 and p_any[0] < 1.0 and all(np.diff(p_any) >= -0.15))
     import matplotlib.pyplot as plt
 
