@@ -60,3 +60,44 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Load an ``.npz`` file without ever unpickling (``allow_pickle=False``)."""
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
+
+
+def save_checkpoint_file(path: str | os.PathLike, fmt: str, tensors: dict, meta: dict) -> Path:
+    """Write torch ``tensors`` and JSON ``meta`` to one safetensors file, atomically.
+
+    ``fmt`` names the kind of checkpoint (checked by :func:`load_checkpoint_file`).
+    safetensors stores raw tensors and string metadata only: nothing executable.
+    """
+    from safetensors.torch import save
+
+    data = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    blob = save(data, metadata={"format": fmt, "meta": json.dumps(meta, default=_json_default)})
+    return atomic_write_bytes(path, blob)
+
+
+def load_checkpoint_file(path: str | os.PathLike, fmt: str, *, what: str) -> tuple[dict, dict]:
+    """Read a file written by :func:`save_checkpoint_file`; returns ``(tensors, meta)``.
+
+    Raises :class:`~controlml.errors.DataNotFoundError` when there is no such file and
+    :class:`~controlml.errors.ParameterError` when it is not a ``fmt`` checkpoint.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    from .errors import DataNotFoundError, ParameterError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"no checkpoint at {str(path)!r}: pass a file written by the "
+                                f"{what} checkpoint writer")
+    bad = ParameterError(f"{str(path)!r} is not a controlml {what} checkpoint (format {fmt})")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            header = fh.metadata() or {}
+            if header.get("format") != fmt:
+                raise bad
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as exc:
+        if exc is bad:
+            raise
+        raise bad from exc
+    return tensors, json.loads(header["meta"])

@@ -267,9 +267,10 @@ def test_leader_words_are_the_sentiment_words(trained):
 def test_checkpoints_roundtrip(trained, tmp_path):
     res, tok, val, ck, _ = trained
     names = sorted(p.name for p in ck.iterdir())
-    assert names == ["best.pt", "epoch_004.pt", "epoch_008.pt", "epoch_012.pt"]  # nothing else
+    assert names == ["best.safetensors", "epoch_004.safetensors", "epoch_008.safetensors",
+                     "epoch_012.safetensors"]  # nothing else
     assert {p.name for p in res.checkpoints} == set(names)
-    model, tok2 = load_sentiment_model(ck / "best.pt")
+    model, tok2 = load_sentiment_model(ck / "best.safetensors")
     assert tok2.vocab == tok.vocab
     torch.testing.assert_close(model(val[0], val[1], tau=0.0), res.model(val[0], val[1], tau=0.0))
     path = save_sentiment_model(res.model, tmp_path / "m.pt")
@@ -277,7 +278,7 @@ def test_checkpoints_roundtrip(trained, tmp_path):
     torch.save({"format": "something else"}, tmp_path / "x.pt")
     with pytest.raises(ParameterError, match="not a controlml sentiment checkpoint"):
         load_sentiment_model(tmp_path / "x.pt")
-    with pytest.raises(DataNotFoundError, match="does not exist"):
+    with pytest.raises(DataNotFoundError, match="no checkpoint"):
         load_sentiment_model(tmp_path / "none.pt")
 
 

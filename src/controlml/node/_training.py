@@ -11,7 +11,6 @@ durations; gradients come from :class:`TorchNODE` (closed form for ReLU, P = 1).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,8 +28,8 @@ from .._checks import (
     check_positive,
     check_same_rows,
 )
-from .._io import atomic_write_bytes
-from ..errors import ControlError, DataNotFoundError, ParameterError
+from .._io import load_checkpoint_file, save_checkpoint_file
+from ..errors import ControlError, ParameterError
 from ._activations import ACTIVATIONS
 from ._control import Control
 from ._flow import flow
@@ -39,7 +38,7 @@ from ._torch import TorchNODE
 __all__ = ["TrainingResult", "fit", "training_objective", "save_checkpoint", "load_checkpoint"]
 
 _FORMAT = "controlml.node.TorchNODE/1"
-_CHECKPOINT_NAME = "node_fit.pt"
+_CHECKPOINT_NAME = "node_fit.safetensors"
 
 
 @dataclass(frozen=True)
@@ -116,23 +115,17 @@ def training_objective(control: Control, X: Any, Y: Any, *, alpha: float,
 
 # ----------------------------------------------------------------------------- checkpoints
 def save_checkpoint(module: TorchNODE, path: str | Path, *, epoch: int | None = None) -> Path:
-    """Write a :class:`TorchNODE` to ``path`` atomically (``torch.save`` of plain tensors only).
+    """Write a :class:`TorchNODE` to ``path`` atomically (a safetensors file: no pickles).
 
-    Read it back with :func:`load_checkpoint` (``torch.load(weights_only=True)``: no pickles).
+    Read it back with :func:`load_checkpoint`.
     """
     if not isinstance(module, TorchNODE):
         raise ParameterError(f"module must be a TorchNODE; got {type(module).__name__}")
-    payload = {
-        "format": _FORMAT,
-        "activation": module.activation, "method": module.method,
-        "steps_per_piece": module.steps_per_piece, "rtol": module.rtol, "atol": module.atol,
-        "durations": module.durations.detach().cpu(), "W": module.W.detach().cpu(),
-        "A": module.A.detach().cpu(), "b": module.b.detach().cpu(),
-        "epoch": -1 if epoch is None else int(epoch),
-    }
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    return atomic_write_bytes(path, buf.getvalue())
+    tensors = {"durations": module.durations, "W": module.W, "A": module.A, "b": module.b}
+    meta = {"activation": module.activation, "method": module.method,
+            "steps_per_piece": module.steps_per_piece, "rtol": module.rtol, "atol": module.atol,
+            "epoch": -1 if epoch is None else int(epoch)}
+    return save_checkpoint_file(path, _FORMAT, tensors, meta)
 
 
 def load_checkpoint(path: str | Path, *, device: str | torch.device | None = None,
@@ -144,23 +137,13 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device | None = Non
     (module, epoch) : (TorchNODE, int)
         ``epoch`` is -1 when none was recorded.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"no checkpoint at {str(path)!r}: pass a file written by save_checkpoint/fit")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # not a torch file, or one holding objects weights_only refuses
-        raise ParameterError(
-            f"{str(path)!r} is not a controlml TorchNODE checkpoint (format {_FORMAT}): "
-            f"torch.load(weights_only=True) failed with {type(exc).__name__}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise ParameterError(f"{str(path)!r} is not a controlml TorchNODE checkpoint (format {_FORMAT})")
-    dtype = dtype or payload["W"].dtype
-    module = TorchNODE(payload["durations"].numpy(), payload["W"], payload["A"], payload["b"],
-                       activation=payload["activation"], method=payload["method"],
-                       steps_per_piece=int(payload["steps_per_piece"]), rtol=float(payload["rtol"]),
-                       atol=float(payload["atol"]), dtype=dtype, device=device)
-    return module, int(payload["epoch"])
+    t, meta = load_checkpoint_file(path, _FORMAT, what="TorchNODE")
+    dtype = dtype or t["W"].dtype
+    module = TorchNODE(t["durations"].numpy(), t["W"], t["A"], t["b"],
+                       activation=meta["activation"], method=meta["method"],
+                       steps_per_piece=int(meta["steps_per_piece"]), rtol=float(meta["rtol"]),
+                       atol=float(meta["atol"]), dtype=dtype, device=device)
+    return module, int(meta["epoch"])
 
 
 # ----------------------------------------------------------------------------- the loop

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import io
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +12,8 @@ import numpy as np
 import torch
 
 from ..._checks import check_int, check_nonnegative, check_positive
-from ..._io import atomic_write_bytes
-from ...errors import DataNotFoundError, DatasetError, ParameterError
+from ..._io import load_checkpoint_file, save_checkpoint_file
+from ...errors import DatasetError, ParameterError
 from ._model import SentimentAttentionModel, _leaders_of, as_token_batch
 from ._tokenizer import Tokenizer
 
@@ -181,8 +180,8 @@ def train_sentiment(
     seed : int
         Seed of the mini-batch shuffling (``torch.Generator``).
     checkpoint_dir : path, optional
-        Folder for ``epoch_XXX.pt`` checkpoints (every ``checkpoint_every`` epochs) and
-        ``best.pt``; nothing is written elsewhere.  Written atomically.
+        Folder for ``epoch_XXX.safetensors`` checkpoints (every ``checkpoint_every`` epochs) and
+        ``best.safetensors``; nothing is written elsewhere.  Written atomically.
     tokenizer : Tokenizer, optional
         Stored inside the checkpoints so that they are self-contained.
     num_threads : int or None
@@ -271,12 +270,12 @@ def _train(model, t, m, y_np, val, epochs, batch_size, lr, clip, weight_decay, s
         if progress:
             epoch_iter.set_postfix(loss=f"{losses[-1]:.3f}", val=f"{vals[-1]:.3f}" if vals else "-")
         if ckdir is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
-            written.append(save_sentiment_model(model, ckdir / f"epoch_{epoch:03d}.pt",
+            written.append(save_sentiment_model(model, ckdir / f"epoch_{epoch:03d}.safetensors",
                                                 tokenizer=tokenizer, epoch=epoch))
     if best_state is not None:
         model.load_state_dict(best_state)
     if ckdir is not None:
-        written.append(save_sentiment_model(model, ckdir / "best.pt", tokenizer=tokenizer,
+        written.append(save_sentiment_model(model, ckdir / "best.safetensors", tokenizer=tokenizer,
                                             epoch=best_epoch))
     model.eval()
     return SentimentTrainingResult(
@@ -388,49 +387,35 @@ def leader_words(model: SentimentAttentionModel, tokenizer: Tokenizer, tokens: A
 # --------------------------------------------------------------------------- checkpoints
 def save_sentiment_model(model: SentimentAttentionModel, path: str | Path, *,
                          tokenizer: Tokenizer | None = None, epoch: int | None = None) -> Path:
-    """Write the model (and optionally its tokenizer) to one file, atomically.
+    """Write the model (and optionally its tokenizer) to one safetensors file, atomically.
 
-    The file is a ``torch.save`` of plain tensors, numbers and strings only (the state dict,
-    the constructor arguments and the tokenizer's vocabulary): no pickled objects, so
-    :func:`load_sentiment_model` reads it with ``torch.load(weights_only=True)``.
+    The tensors are the state dict; the constructor arguments and the tokenizer's
+    vocabulary are JSON metadata: no pickled objects.
 
     Returns
     -------
     pathlib.Path
     """
     model = _check_model(model)
-    payload = {
-        "format": _FORMAT,
-        "config": model.config,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "tokenizer": tokenizer.to_dict() if tokenizer is not None else None,
-        "epoch": epoch,
-    }
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    return atomic_write_bytes(path, buf.getvalue())
+    meta = {"config": model.config,
+            "tokenizer": tokenizer.to_dict() if tokenizer is not None else None, "epoch": epoch}
+    return save_checkpoint_file(path, _FORMAT, dict(model.state_dict()), meta)
 
 
 def load_sentiment_model(path: str | Path, *, device: torch.device | str | None = None,
                          dtype: torch.dtype | None = None
                          ) -> tuple[SentimentAttentionModel, Tokenizer | None]:
-    """Read a file written by :func:`save_sentiment_model` (``torch.load(weights_only=True)``).
+    """Read a file written by :func:`save_sentiment_model`.
 
     Returns
     -------
     (model, tokenizer) : the tokenizer is ``None`` when none was saved.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise ParameterError(f"{path} is not a controlml sentiment checkpoint (format {_FORMAT!r})")
-    sd = payload["state_dict"]
-    cfg = payload["config"]
+    sd, meta = load_checkpoint_file(path, _FORMAT, what="sentiment")
+    cfg = meta["config"]
     model = SentimentAttentionModel(cfg["vocab_size"], cfg["d"], K=cfg["K"], tau=cfg["tau"], seed=0,
                                     dtype=dtype or sd["embedding.weight"].dtype, device=device)
     model.load_state_dict(sd)
     model.eval()
-    tok = Tokenizer.from_dict(payload["tokenizer"]) if payload["tokenizer"] is not None else None
+    tok = Tokenizer.from_dict(meta["tokenizer"]) if meta["tokenizer"] is not None else None
     return model, tok
