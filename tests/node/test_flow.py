@@ -148,3 +148,12 @@ def test_flow_bad_input(rng):
         flow(c, np.zeros((1, 2)), activation="softplus")
     with pytest.raises(ValueError, match="Control or a Piece"):
         flow("nope", np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize("N", [1, 4])
+def test_flow_never_modifies_its_input(N):
+    piece = Piece(1.0, np.array([[1.0], [0.5]]), np.array([[1.0, 0.0]]), [0.0])
+    X = np.ones((N, 2))
+    before = X.copy()
+    out = flow(Control((piece, piece)), X)
+    assert np.array_equal(X, before) and not np.array_equal(out, before)

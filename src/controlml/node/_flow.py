@@ -234,7 +234,7 @@ def _relu_runs(control: Control, X: np.ndarray, kw: dict) -> np.ndarray:
     contiguous rows make each closed-form update a few streaming passes.
     """
     dur, W, A, b = control.arrays
-    XT = np.ascontiguousarray(X.T)  # (d, N), updated in place; never the caller's array
+    XT = np.array(X.T, order="C")  # (d, N), always a copy: updated in place below
     ok, normals = single_normal_shear(W, A)
     keep = np.linalg.norm(W, axis=1) > 0  # (K, P)
     nkeep = keep.sum(axis=1)
