@@ -46,7 +46,7 @@ def plot_probability(ks: np.ndarray, curves: dict[str, np.ndarray], mc: dict[str
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
     for (name, y), c in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3, strict=False):
-        ax.plot(ks, y, "-", color=c, label=name)
+        ax.plot(ks, y, "--" if name.startswith("authors") else "-", color=c, label=name)
         if name in mc:
             p, se = mc[name]
             ax.errorbar(ks, p, yerr=2 * se, fmt="o", color=c, ms=3, capsize=2)
