@@ -36,6 +36,8 @@ class SparseShallowRegressor(RegressorMixin, BaseEstimator):
     network_ : ShallowNetwork
     result_ : SparseFit
     n_features_in_ : int
+    n_iter_ : int
+        Column-generation rounds used.
     """
 
     def __init__(self, eps: float = 0.0, *, oracle: str = "auto", max_iter: int = 200,
@@ -58,6 +60,7 @@ class SparseShallowRegressor(RegressorMixin, BaseEstimator):
         self.result_ = fit_sparse(X, y, eps=self.eps, oracle=self.oracle, max_iter=self.max_iter,
                                   random_state=self.random_state)
         self.network_ = self.result_.network
+        self.n_iter_ = self.result_.iterations
         return self
 
     def predict(self, X: Any) -> np.ndarray:

@@ -195,6 +195,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     it = 0
     for it in it_range:
         Phi = np.maximum(Xt @ Theta.T, 0.0)
+        Theta_lp = Theta
         lp = solve_lp(Phi, Y, eps)
         if not lp.success:
             raise ConvergenceError(f"HiGHS failed on the restricted LP ({Theta.shape[0]} neurons): "
@@ -243,7 +244,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
             Theta = Theta[keep]
 
     assert lp is not None
-    Theta = Theta[: lp.w.shape[0]]
+    Theta = Theta_lp  # the neurons of the last restricted LP (later additions are unsolved)
     Phi = np.maximum(Xt @ Theta.T, 0.0)
     w = caratheodory_reduce(Phi, lp.w)
     S = np.flatnonzero(w)
