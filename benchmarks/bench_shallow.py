@@ -41,12 +41,16 @@ def _highs_grid(Phi: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, int]
 
 
 def _cvxpy_grid(Phi: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, int]:
+    import warnings
+
     import cvxpy as cp  # dev dependency, imported lazily
 
     w = cp.Variable(Phi.shape[1])
     cons = [Phi @ w == y] if eps == 0 else [cp.abs(Phi @ w - y) <= eps]
     prob = cp.Problem(cp.Minimize(cp.norm1(w)), cons)
-    prob.solve(solver=cp.HIGHS if "HIGHS" in cp.installed_solvers() else None)
+    with warnings.catch_warnings():  # cvxpy's bound propagation warns on infinite bounds
+        warnings.simplefilter("ignore", RuntimeWarning)
+        prob.solve(solver=cp.HIGHS if "HIGHS" in cp.installed_solvers() else None)
     return float(prob.value), int(np.count_nonzero(np.abs(w.value) > 1e-7))
 
 

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from controlml.errors import DatasetError, ParameterError
-from controlml.shallow import (ShallowNetwork, SparseShallowRegressor, exact_representation,
-                               fit_sparse, optimal_epsilon, train_l1)
+from controlml.shallow import (
+    ShallowNetwork,
+    SparseShallowRegressor,
+    exact_representation,
+    fit_sparse,
+    optimal_epsilon,
+    train_l1,
+)
 
 
 def test_repeated_inputs_inconsistent_named():

@@ -6,8 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controlml.shallow import (ShallowNetwork, fit_sparse, generalization_bound, optimal_epsilon,
-                               validation_epsilon, value_function)
+from controlml.shallow import (
+    ShallowNetwork,
+    fit_sparse,
+    generalization_bound,
+    optimal_epsilon,
+    validation_epsilon,
+    value_function,
+)
 
 
 def _w1(U, V):

@@ -55,7 +55,7 @@ def plot_eps_star(cases: list[dict], title: str = "") -> Any:
     import matplotlib.pyplot as plt
 
     fig, axs = plt.subplots(1, len(cases), figsize=(4.2 * len(cases), 3.4), squeeze=False)
-    for ax, c in zip(axs[0], cases):
+    for ax, c in zip(axs[0], cases, strict=False):
         ax.plot(c["eps"], c["U"], "o-", label=r"$\mathcal{U}(\varepsilon)$")
         ax.axvline(c["eps_star"], color="C3", ls="--", label=r"$\varepsilon^*$ (bound)")
         if "val" in c:

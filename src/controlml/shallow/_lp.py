@@ -35,11 +35,14 @@ def solve_lp(Phi: np.ndarray, Y: np.ndarray, eps: float) -> LPResult:
     B = np.hstack([Phi, -Phi])
     opts = {"presolve": True, "dual_feasibility_tolerance": 1e-10,
             "primal_feasibility_tolerance": 1e-10}
-    if eps == 0.0:
-        res = linprog(c, A_eq=B, b_eq=Y, bounds=(0, None), method="highs-ds", options=opts)
-    else:
-        res = linprog(c, A_ub=np.vstack([B, -B]), b_ub=np.concatenate([Y + eps, eps - Y]),
-                      bounds=(0, None), method="highs-ds", options=opts)
+    for method in ("highs-ds", "highs-ipm"):  # interior point (with crossover) as a fallback
+        if eps == 0.0:
+            res = linprog(c, A_eq=B, b_eq=Y, bounds=(0, None), method=method, options=opts)
+        else:
+            res = linprog(c, A_ub=np.vstack([B, -B]), b_ub=np.concatenate([Y + eps, eps - Y]),
+                          bounds=(0, None), method=method, options=opts)
+        if res.status == 0:
+            break
     if res.status != 0:
         return LPResult(np.zeros(M), np.zeros(N), float("inf"), False, str(res.message))
     z = res.x

@@ -154,7 +154,7 @@ def exact_candidates(Xt: np.ndarray, p: np.ndarray, *, max_ties: int = 12
             for Zs in zsets:
                 rest = [k for k in H if k not in Zs]
                 for mask in itertools.product((0, 1), repeat=len(rest)):
-                    g = base[r] + sum((pX[k] for k, m in zip(rest, mask) if m), np.zeros(D))
+                    g = base[r] + sum((pX[k] for k, m in zip(rest, mask, strict=True) if m), np.zeros(D))
                     if Zs:
                         u = U[Zs[0]]
                         g = g - (g @ u) * u

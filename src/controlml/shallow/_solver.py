@@ -192,8 +192,9 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     status, sup_eta, exact_done = "max_iter", np.inf, False
     slides_left = slide_steps if slide else 0
     lp = None
-    it = 0
-    for it in it_range:
+    rounds = 0
+    for _ in it_range:
+        rounds += 1
         Phi = np.maximum(Xt @ Theta.T, 0.0)
         Theta_lp = Theta
         lp = solve_lp(Phi, Y, eps)
@@ -260,7 +261,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         status = "optimal"
     resid = float(np.max(np.abs(Phi[:, S] @ wS - Y))) if S.size else float(np.max(np.abs(Y)))
     return SparseFit(net, value, p, sup_eta, lower, bound_kind, gap, int(S.size), eps, resid,
-                     it + 1, int(Theta.shape[0]), status)
+                     rounds, int(Theta.shape[0]), status)
 
 
 def _merge_in_cells(Theta: np.ndarray, w: np.ndarray, Xt: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ def _thm21(ctx):
 
     rng = ctx.rng(0)
     N = ctx.size(16, 8)
-    steps = ctx.size(1500, 250)
+    steps = ctx.size(1000, 250)
     Xs, ys = _synthetic(rng, N)
     Xd, yd, _ = _diabetes(rng)
     idx = rng.choice(Xd.shape[0], N, replace=False)
@@ -103,7 +103,7 @@ def _thm22(ctx):
             fit = fit_sparse(X, y, eps=float(e), random_state=ctx.rng(1))
             gb = generalization_bound(fit.network, X, y, Xp, yp, eps=float(e))
             for k, v in zip(rows, (gb.measured, gb.bound, gb.irreducible, gb.training_bias,
-                                   gb.sensitivity, gb.U)):
+                                   gb.sensitivity, gb.U), strict=True):
                 rows[k].append(max(v, 1e-12))
             ok_bound.append(gb.measured <= gb.bound + 1e-9)
             ok_U.append(gb.r <= gb.U + 1e-9)
@@ -162,7 +162,7 @@ def _eps_star(ctx):
             eg = np.unique(np.concatenate([np.linspace(0, 1, ctx.size(6, 3)) * np.max(np.abs(y)),
                                            [ch.eps_star]]))
             Ug = np.array([e + ch.delta * f.value for e, f in zip(
-                eg, value_function(X, y, eg, random_state=ctx.rng(3)).fits)])
+                eg, value_function(X, y, eg, random_state=ctx.rng(3)).fits, strict=True)])
             ctx.check(f"{tag}, {regime}: U(eps*) is the minimum of U over a grid",
                       "U(eps*) <= U(eps)", f"U(eps*) {ch.U_star:.4f}, grid min {Ug.min():.4f}",
                       ch.U_star <= Ug.min() + 1e-3 * max(1, abs(Ug.min())))
