@@ -18,6 +18,7 @@ from ._classify import ClassificationResult, classification_bounds, classify, co
 from ._classify_prob import runs_distribution, switch_probability  # noqa: E402
 from ._autonomous import AutonomousResult, TubeField, autonomous_interpolate, tube_field, vertex_autonomous  # noqa: E402,E501
 from ._approximate import ApproximationResult, approximate, approximation_switches  # noqa: E402
+from ._classify_multi import MulticlassResult, classify_multiclass  # noqa: E402
 # Sec. 3.3 training and turnpike: exports go below this line
 # (imported on first use, PEP 562: they need torch, which the exact NumPy parts do not)
 _SEC33 = {**dict.fromkeys(("TorchNODE", "phi_expm1", "torch_bv_norm"), "_torch"), **dict.fromkeys(("TrainingResult", "fit", "load_checkpoint", "save_checkpoint", "training_objective"), "_training"), **dict.fromkeys(("AprioriBoundStudy", "BoundRun", "apriori_bound_study"), "_training_bound"), **dict.fromkeys(("TurnpikeResult", "fit_turnpike"), "_turnpike")}  # noqa: E501
@@ -43,5 +44,5 @@ __all__ = [
     "InterpolationResult", "interpolate", "paper_bounds", "ResNet", "to_resnet",
 ]
 __all__ += ["TransportErrors", "TransportResult", "cells_for_switches", "density_errors", "curve_density", "gaussian_mixture_density", "inverse_control", "inverse_flow", "log_jacobian", "num_pieces", "pushforward_logdensity", "transport", "transport_errors", "uniform_box_logdensity"]  # Sec. 3.4 (after the base list)
-__all__ += ["ClassificationResult", "classification_bounds", "classify", "count_runs", "runs_distribution", "switch_probability", "AutonomousResult", "TubeField", "autonomous_interpolate", "tube_field", "vertex_autonomous", "ApproximationResult", "approximate", "approximation_switches"]  # Sec. 3.2 (after the base list)
+__all__ += ["ClassificationResult", "classification_bounds", "classify", "count_runs", "runs_distribution", "switch_probability", "AutonomousResult", "TubeField", "autonomous_interpolate", "tube_field", "vertex_autonomous", "ApproximationResult", "approximate", "approximation_switches", "MulticlassResult", "classify_multiclass"]  # Sec. 3.2 (after the base list)
 __all__ += list(_SEC33)  # Sec. 3.3 (after the base list)

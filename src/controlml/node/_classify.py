@@ -148,7 +148,7 @@ def _labels01(labels: Any, N: int) -> np.ndarray:
     if vals.size > 2:
         raise DatasetError(
             f"labels must be binary; got {vals.size} classes {vals[:5].tolist()}. For several classes, "
-            "classify one class against the rest (one control per class)")
+            "use classify_multiclass (one control, ordered bands of x_d)")
     if vals.size == 2:
         if set(vals.tolist()) <= {0, 1} or set(vals.tolist()) <= {False, True}:
             return (lab == vals[1]).astype(np.int64) if vals[1] in (1, True) else (lab == 1).astype(np.int64)
@@ -458,9 +458,8 @@ def classify(X: Any, labels: Any, *, method: str = "clusters", T: float = 1.0,
     .. math:: \\Phi_T(x_i)^{(d)} > 1 \\ (\\ell_i = 1), \\qquad \\Phi_T(x_i)^{(d)} < 1 \\ (\\ell_i = 0),
 
     for the ReLU neural ODE :math:`\\dot x = w(t)\\,\\sigma(a(t)\\cdot x + b(t))` (3.6)
-    with piecewise-constant :math:`(w, a, b)`.  Multi-class data: classify each
-    class against the rest (one control per class); a single control for M
-    classes is not built here.
+    with piecewise-constant :math:`(w, a, b)`.  Multi-class data: see
+    :func:`~controlml.node.classify_multiclass` (ordered bands of :math:`x_d`).
 
     Parameters
     ----------
