@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from controlml.errors import DatasetError, ParameterError
@@ -20,6 +20,7 @@ def test_every_class_in_its_band(seed, N, d, M, shift, scale):
     rng = np.random.default_rng(seed)
     X = shift + scale * rng.standard_normal((N, d))
     lab = rng.integers(0, M, N)
+    assume(np.unique(lab).size >= 2)
     res = classify_multiclass(X, lab, random_state=seed)
     F = flow(res.control, X)  # independent evaluation
     cls = np.searchsorted(res.classes, lab)
@@ -57,3 +58,8 @@ def test_errors():
         classify_multiclass(np.eye(3), [0, 1, 2], T=-1.0)
     with pytest.raises(DatasetError, match="equal rows"):
         classify_multiclass(np.array([[0.0, 1.0], [0.0, 1.0]]), [0, 1])
+
+
+def test_single_class_is_refused():
+    with pytest.raises(DatasetError, match="single class"):
+        classify_multiclass(np.eye(3)[:, :2] + 0.1, [4, 4, 4])

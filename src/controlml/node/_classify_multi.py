@@ -107,8 +107,8 @@ def classify_multiclass(X: Any, labels: Any, *, T: float = 1.0, random_state: An
     Raises
     ------
     DatasetError
-        d < 2, labels of the wrong length, repeated inputs, NaN/inf, points not in
-        general position.
+        d < 2, labels of the wrong length or with a single class, repeated inputs,
+        NaN/inf, points not in general position.
     ParameterError
         T <= 0.
 
@@ -136,6 +136,9 @@ def classify_multiclass(X: Any, labels: Any, *, T: float = 1.0, random_state: An
     classes, c = np.unique(lab, return_inverse=True)
     c = c.ravel()
     M = classes.size
+    if M < 2:
+        raise DatasetError(f"labels hold a single class ({classes[0]!r}): a classification needs at "
+                           "least two classes (use `interpolate` or `classify` to move one class)")
     Xc = X.copy()
     pieces: list[Piece] = []
     levels = [1.0]
