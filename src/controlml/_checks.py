@@ -19,6 +19,7 @@ __all__ = [
     "as_vector",
     "check_same_rows",
     "check_distinct_rows",
+    "find_equal_rows",
     "check_finite",
     "check_positive",
     "check_nonnegative",
@@ -99,17 +100,26 @@ def check_distinct_rows(X: np.ndarray, name: str, why: str) -> None:
     ``why`` completes the sentence "... so distinct rows are required", e.g.
     "a neural ODE flow is injective".
     """
-    if X.shape[0] < 2:
-        return
-    order = np.lexsort(X.T[::-1])
-    S = X[order]
-    same = np.all(S[1:] == S[:-1], axis=1)
-    if np.any(same):
-        k = int(np.argmax(same))
-        i, j = sorted((int(order[k]), int(order[k + 1])))
+    pair = find_equal_rows(X)
+    if pair is not None:
+        i, j = pair
         raise DatasetError(
             f"{name} has two equal rows ({i} and {j}): {why}, so distinct rows are required"
         )
+
+
+def find_equal_rows(X: np.ndarray) -> tuple[int, int] | None:
+    """Indices (i < j) of two equal rows of X (N, d), or None; O(N log N) by a lexicographic sort."""
+    if X.shape[0] < 2:
+        return None
+    order = np.lexsort(X.T[::-1])
+    S = X[order]
+    same = np.all(S[1:] == S[:-1], axis=1)
+    if not np.any(same):
+        return None
+    k = int(np.argmax(same))
+    i, j = sorted((int(order[k]), int(order[k + 1])))
+    return i, j
 
 
 def check_positive(value: Any, name: str) -> float:

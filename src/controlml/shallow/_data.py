@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points, as_vector, check_nonnegative, check_same_rows
+from .._checks import as_points, as_vector, check_nonnegative, check_same_rows, find_equal_rows
 from ..errors import DatasetError
 
 __all__ = ["check_data", "check_eps", "lift"]
@@ -28,21 +28,17 @@ def check_data(X: Any, y: Any, *, distinct: bool = True) -> tuple[np.ndarray, np
         yv = yv[:, 0]
     yv = as_vector(yv, "y")
     check_same_rows(X, yv[:, None], ("X", "y"))
-    if distinct and X.shape[0] > 1:
-        order = np.lexsort(X.T[::-1])
-        S = X[order]
-        same = np.all(S[1:] == S[:-1], axis=1)
-        if np.any(same):
-            k = int(np.argmax(same))
-            i, j = sorted((int(order[k]), int(order[k + 1])))
-            if yv[i] != yv[j]:
-                raise DatasetError(
-                    f"X has two equal rows ({i} and {j}) with different labels y[{i}]={yv[i]:g}, "
-                    f"y[{j}]={yv[j]:g}: the data set is inconsistent (Sec. 2.2) and no function "
-                    "represents it; average or remove the repeated inputs")
+    pair = find_equal_rows(X) if distinct else None
+    if pair is not None:
+        i, j = pair
+        if yv[i] != yv[j]:
             raise DatasetError(
-                f"X has two equal rows ({i} and {j}) (with equal labels): Sec. 2.2 assumes distinct "
-                "inputs, so distinct rows are required; drop the repeated rows")
+                f"X has two equal rows ({i} and {j}) with different labels y[{i}]={yv[i]:g}, "
+                f"y[{j}]={yv[j]:g}: the data set is inconsistent (Sec. 2.2) and no function "
+                "represents it; average or remove the repeated inputs")
+        raise DatasetError(
+            f"X has two equal rows ({i} and {j}) (with equal labels): Sec. 2.2 assumes distinct "
+            "inputs, so distinct rows are required; drop the repeated rows")
     return X, yv
 
 
