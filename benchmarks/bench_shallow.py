@@ -2,7 +2,7 @@
 
 Rows: N = 200 with d = 2 and d = 10, eps = 0.05; a scaling row N = 1000, d = 10.
 The grid has 20,000 neurons uniformly on S^d; the same grid feeds HiGHS (scipy linprog)
-and cvxpy.  Our value must be <= the grid's (it optimises over the continuum).
+and cvxpy (in a child process, stopped after ``cvx_timeout`` seconds).  Our value must be <= the grid's (it optimises over the continuum).
 """
 
 from __future__ import annotations
@@ -54,7 +54,29 @@ def _cvxpy_grid(Phi: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, int]
     return float(prob.value), int(np.count_nonzero(np.abs(w.value) > 1e-7))
 
 
-def _row(N: int, d: int, eps: float, M: int, *, cvx: bool, max_iter: int = 200) -> dict:
+def _cvxpy_child(Phi, y, eps, q) -> None:  # runs in a child process (killable on timeout)
+    t = time.perf_counter()
+    v, a = _cvxpy_grid(Phi, y, eps)
+    q.put((time.perf_counter() - t, v, a))
+
+
+def _cvxpy_timed(Phi, y, eps, timeout: float):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_cvxpy_child, args=(Phi, y, eps, q))
+    proc.start()
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None
+    return q.get() if not q.empty() else None
+
+
+def _row(N: int, d: int, eps: float, M: int, *, cvx: bool, max_iter: int = 200,
+         cvx_timeout: float = 300.0) -> dict:
     X, y = _data(N, d)
     t = time.perf_counter()
     fit = fit_sparse(X, y, eps=eps, random_state=0, max_iter=max_iter)
@@ -71,12 +93,17 @@ def _row(N: int, d: int, eps: float, M: int, *, cvx: bool, max_iter: int = 200) 
                    grid_value=gv, grid_atoms=ga, value_no_worse=fit.value <= gv * (1 + 1e-9))
         if cvx:
             try:
-                t = time.perf_counter()
-                cv, ca = _cvxpy_grid(Phi, y, eps)
-                cs = time.perf_counter() - t
-                row.update(cvxpy_s=cs, cvxpy_ratio=cs / ours, cvxpy_value=cv, cvxpy_atoms=ca)
+                import cvxpy  # noqa: F401
             except ImportError:
                 row.update(cvxpy_s=float("nan"), cvxpy_value="cvxpy not installed")
+            else:
+                res = _cvxpy_timed(Phi, y, eps, cvx_timeout)
+                if res is None:
+                    row.update(cvxpy_s=f">{cvx_timeout:.0f} (stopped)",
+                               cvxpy_ratio=f">{cvx_timeout / ours:.3g}", cvxpy_value="n/a")
+                else:
+                    cs, cv, ca = res
+                    row.update(cvxpy_s=cs, cvxpy_ratio=cs / ours, cvxpy_value=cv, cvxpy_atoms=ca)
     else:
         row.update(baseline="none (scaling run)", baseline_s=float("nan"), ratio=float("nan"))
     return row
