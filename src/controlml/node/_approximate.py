@@ -36,6 +36,7 @@ at K = 8).  The L^2 error is measured by Monte Carlo with :func:`flow`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,7 +73,8 @@ class ApproximationResult:
     num_switches : int
         L.
     status : str
-        ``"approximate"``.
+        ``"approximate"`` (given cells or budget), ``"converged"`` or
+        ``"tolerance_not_met"`` (given ``tol``).
     """
 
     control: Control
@@ -122,8 +124,9 @@ def _staircase(lo: float, h: float, K: int, delta: float, eps: float) -> tuple[l
 
 
 def approximate(f: Callable[[np.ndarray], np.ndarray], domain: Any, *, cells: int | None = None,
-                num_switches: int | None = None, T: float = 1.0, eps: float | None = None,
-                num_eval: int = 20_000, attempts: int = 3, random_state: Any = None) -> ApproximationResult:
+                num_switches: int | None = None, tol: float | None = None, max_cells: int = 24,
+                T: float = 1.0, eps: float | None = None, num_eval: int = 20_000, attempts: int = 3,
+                random_state: Any = None) -> ApproximationResult:
     """Width-1 control whose flow map approximates f in :math:`L^2(\\Omega)` (Theorem 3.2).
 
     .. math:: \\min \\|\\Phi_T - f\\|_{L^2(\\Omega)}, \\quad
@@ -136,9 +139,15 @@ def approximate(f: Callable[[np.ndarray], np.ndarray], domain: Any, *, cells: in
     domain : array (d, 2)
         The box :math:`\\Omega`, rows ``[lo_j, hi_j]``, d >= 2.
     cells : int, optional
-        K, cells per axis (>= 1).  Give ``cells`` or ``num_switches``.
+        K, cells per axis (>= 1).  Give exactly one of ``cells``, ``num_switches``, ``tol``.
     num_switches : int, optional
         Budget of switches: the largest K with :func:`approximation_switches` <= budget.
+    tol : float, optional
+        Target L^2 error: K = 1, 2, ... is refined until the measured error is <= tol
+        (status ``"converged"``) or K reaches ``max_cells`` (status ``"tolerance_not_met"``,
+        the last construction is returned).
+    max_cells : int
+        Largest K tried with ``tol``.
     T : float
         Time horizon (> 0).
     eps : float, optional
@@ -166,8 +175,20 @@ def approximate(f: Callable[[np.ndarray], np.ndarray], domain: Any, *, cells: in
     """
     lo, hi = _domain(domain)
     d = lo.size
-    if (cells is None) == (num_switches is None):
-        raise ParameterError("give exactly one of cells (cells per axis) or num_switches (a budget)")
+    if sum(v is not None for v in (cells, num_switches, tol)) != 1:
+        raise ParameterError("give exactly one of cells (cells per axis), num_switches (a budget) "
+                             "or tol (a target L^2 error)")
+    if tol is not None:
+        tol = check_positive(tol, "tol")
+        max_cells = check_int(max_cells, "max_cells", minimum=1)
+        rng = check_random_state(random_state)
+        res = None
+        for K in range(1, max_cells + 1):
+            res = approximate(f, domain, cells=K, T=T, eps=eps, num_eval=num_eval,
+                              attempts=attempts, random_state=rng)
+            if res.l2_error <= tol:
+                return dataclasses.replace(res, status="converged")
+        return dataclasses.replace(res, status="tolerance_not_met")
     if cells is not None:
         K = check_int(cells, "cells", minimum=1)
     else:
