@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= report
 ARGS   ?=
+# Folder with user-supplied data sets (the sentiment corpus); used when it exists.
+DATA_DIR ?= $(wildcard ../shared/data)
+DATA_ARG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 .PHONY: reproduce reproduce-quick test bench lint clean venv
 
@@ -30,12 +33,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 venv: $(VENV)/.installed
 
 reproduce: $(VENV)/.installed
-	@echo ">> controlml reproduce --out $(OUT) $(ARGS)"
-	$(BIN)/controlml reproduce --out $(OUT) $(ARGS)
+	$(BIN)/controlml reproduce --out $(OUT) $(DATA_ARG) $(ARGS)
 	@echo ">> report written to $(abspath $(OUT))/index.html"
 
 reproduce-quick: $(VENV)/.installed
-	$(BIN)/controlml reproduce --quick --out $(OUT) $(ARGS)
+	$(BIN)/controlml reproduce --quick --out $(OUT) $(DATA_ARG) $(ARGS)
 	@echo ">> report written to $(abspath $(OUT))/index.html"
 
 test: $(VENV)/.installed-dev
