@@ -1,7 +1,7 @@
 # controlml: two commands do all the set-up on a fresh machine.
 #   make reproduce   venv + install + `controlml reproduce` -> report/index.html
 #   make test        venv + install (dev extra) + the whole test suite
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= report
