@@ -89,3 +89,84 @@ def caratheodory_reduce(Phi: np.ndarray, w: np.ndarray, *, tol: float = 1e-12) -
         k = int(np.flatnonzero(pos)[np.argmin(ratios[pos])])
         w[T] = w[T] - t * v
         w[T[k]] = 0.0
+
+
+class RestrictedMaster:
+    r"""The restricted LP kept alive in one ``highspy.Highs`` model across column-generation rounds.
+
+    Neuron ``j`` owns the variables ``u_j = 2j`` and ``v_j = 2j+1`` (cost 1, :math:`\ge 0`,
+    columns :math:`\pm\Phi_{:,j}`); row ``i`` is :math:`Y_i-\varepsilon \le (\Phi(u-v))_i \le Y_i+\varepsilon`.
+    Adding columns keeps the optimal basis primal feasible (the new variables enter at
+    zero), so each re-solve is a primal-simplex warm start from the previous vertex.
+    :meth:`solve` returns the same :class:`LPResult` as :func:`solve_lp`: ``p`` is the
+    HiGHS row dual, equal to linprog's ``eqlin`` marginals (ε = 0) and to the
+    difference of its two ``ineqlin`` marginal blocks (ε > 0).
+    """
+
+    def __init__(self, Y: np.ndarray, eps: float) -> None:
+        import highspy
+
+        self._hs = highspy
+        # the plain binding: the ``Highs`` wrapper's callback setup prints a banner to stdout
+        core = getattr(highspy, "_core", None)
+        h = core._Highs() if core is not None and hasattr(core, "_Highs") else highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        for k, v in (("presolve", "off"), ("simplex_strategy", 4),
+                     ("dual_feasibility_tolerance", 1e-10), ("primal_feasibility_tolerance", 1e-10)):
+            h.setOptionValue(k, v)
+        Y = np.asarray(Y, dtype=np.float64)
+        self.N = Y.shape[0]
+        h.addRows(self.N, Y - eps, Y + eps, 0, np.zeros(1, dtype=np.int32),
+                  np.zeros(0, dtype=np.int32), np.zeros(0))
+        self._h = h
+        self.n_neurons = 0
+
+    def add(self, Phi: np.ndarray) -> None:
+        """Append the neurons with feature columns ``Phi`` (N, m)."""
+        Phi = np.asarray(Phi, dtype=np.float64)
+        m = Phi.shape[1]
+        if m == 0:
+            return
+        B = np.empty((self.N, 2 * m))
+        B[:, 0::2] = Phi
+        B[:, 1::2] = -Phi
+        nz = B != 0.0
+        cnt = nz.sum(axis=0)
+        starts = np.zeros(2 * m, dtype=np.int32)
+        np.cumsum(cnt[:-1], out=starts[1:])
+        rows, cols = np.nonzero(nz.T)  # column-major order
+        vals = B.T[rows, cols]
+        self._h.addCols(2 * m, np.ones(2 * m), np.zeros(2 * m), np.full(2 * m, self._hs.kHighsInf),
+                        int(vals.size), starts, cols.astype(np.int32), vals)
+        self.n_neurons += m
+
+    def delete(self, neurons: np.ndarray) -> None:
+        """Remove the given neurons (indices into the current list); the rest keep their order."""
+        neurons = np.asarray(neurons, dtype=np.int64)
+        if neurons.size == 0:
+            return
+        idx = np.sort(np.concatenate([2 * neurons, 2 * neurons + 1])).astype(np.int32)
+        self._h.deleteCols(int(idx.size), idx)
+        self.n_neurons -= neurons.size
+
+    def get_basis(self):
+        return self._h.getBasis()
+
+    def set_basis(self, basis) -> None:
+        self._h.setBasis(basis)
+
+    def solve(self) -> LPResult:
+        """Re-optimise from the current basis; ``success`` is False unless HiGHS reports optimal."""
+        h = self._h
+        h.run()
+        status = h.getModelStatus()
+        M = self.n_neurons
+        if status != self._hs.HighsModelStatus.kOptimal:
+            return LPResult(np.zeros(M), np.zeros(self.N), float("inf"), False,
+                            h.modelStatusToString(status))
+        sol = h.getSolution()
+        z = np.asarray(sol.col_value, dtype=np.float64)
+        w = z[0::2] - z[1::2]
+        p = np.asarray(sol.row_dual, dtype=np.float64)
+        value = float(h.getInfo().objective_function_value)
+        return LPResult(w, p, value, True, h.modelStatusToString(status))

@@ -181,6 +181,7 @@ def exact_oracle(Xt: np.ndarray, p: np.ndarray, *, k: int, tol: float, chunk: in
     best = 0.0
     complete = True
     pts, vals = [], []
+    n_hit = 0
     for s in range(0, order.size, chunk):
         idx = order[s:s + chunk]
         if up[idx[0]] <= best:
@@ -190,7 +191,8 @@ def exact_oracle(Xt: np.ndarray, p: np.ndarray, *, k: int, tol: float, chunk: in
         hit = np.abs(v) > 1 + tol
         pts.append(C[idx][hit])
         vals.append(v[hit])
-        if sum(x.shape[0] for x in pts) >= 20 * k and best > 1 + tol:
+        n_hit += int(np.count_nonzero(hit))
+        if n_hit >= 20 * k and best > 1 + tol:
             complete = s + chunk >= order.size
             break  # enough violators; the supremum is not needed this round
     P = np.vstack(pts) if pts else np.zeros((0, Xt.shape[1]))

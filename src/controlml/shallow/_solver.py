@@ -11,7 +11,7 @@ from .._checks import check_int, check_option, check_positive, check_random_stat
 from ..errors import ConvergenceError
 from ._data import check_data, check_eps, lift
 from ._exact import staircase_atoms
-from ._lp import caratheodory_reduce, solve_lp
+from ._lp import RestrictedMaster, caratheodory_reduce, solve_lp
 from ._network import ShallowNetwork
 from ._oracle import EXACT_MAX_DIM, ascent, eta, exact_oracle
 
@@ -193,11 +193,15 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     slides_left = slide_steps if slide else 0
     lp = None
     rounds = 0
+    master = RestrictedMaster(Y, eps)  # warm-started across rounds; mirrors the rows of Theta
+    master.add(np.maximum(Xt @ Theta.T, 0.0))
     for _ in it_range:
         rounds += 1
         Phi = np.maximum(Xt @ Theta.T, 0.0)
         Theta_lp = Theta
-        lp = solve_lp(Phi, Y, eps)
+        lp = master.solve()
+        if not lp.success:  # fall back to a from-scratch solve (dual simplex, then IPM)
+            lp = solve_lp(Phi, Y, eps)
         if not lp.success:
             raise ConvergenceError(f"HiGHS failed on the restricted LP ({Theta.shape[0]} neurons): "
                                    f"{lp.message}. Rescale X and y to order one and retry")
@@ -222,7 +226,9 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         if np.any(viol):
             idx = np.flatnonzero(viol)
             keep = idx[_distinct(T[idx], v[idx], max_new)]
-            Theta = np.vstack([Theta, T[keep], _merge_in_cells(Theta, lp.w, Xt)])
+            new = np.vstack([T[keep], _merge_in_cells(Theta, lp.w, Xt)])
+            Theta = np.vstack([Theta, new])
+            master.add(np.maximum(Xt @ new.T, 0.0))
         elif slides_left > 0 and np.any(lp.w != 0):
             slides_left -= 1
             moved = _slide_proposals(Theta, lp.w, Xt, p)
@@ -230,10 +236,16 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
                 slides_left = 0
                 continue
             Phi2 = np.maximum(Xt @ moved.T, 0.0)
-            lp2 = solve_lp(np.hstack([Phi, Phi2]), Y, eps)
+            basis = master.get_basis()
+            master.add(Phi2)
+            lp2 = master.solve()
+            if not lp2.success:
+                lp2 = solve_lp(np.hstack([Phi, Phi2]), Y, eps)
             if lp2.success and lp2.value < lp.value * (1 - 1e-10):
                 Theta = np.vstack([Theta, moved])
             else:
+                master.delete(np.arange(Theta.shape[0], Theta.shape[0] + moved.shape[0]))
+                master.set_basis(basis)
                 slides_left = 0
         else:
             status = "converged"
@@ -243,6 +255,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
             keep = np.ones(Theta.shape[0], dtype=bool)
             keep[:M0] = (np.abs(col_eta) >= prune) | (lp.w != 0)
             Theta = Theta[keep]
+            master.delete(np.flatnonzero(~keep[:M0]))
 
     assert lp is not None
     Theta = Theta_lp  # the neurons of the last restricted LP (later additions are unsolved)
