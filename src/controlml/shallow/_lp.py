@@ -1,4 +1,7 @@
-r"""Restricted LP of (PR0)/(PRε) on a finite set of neurons, solved by HiGHS (dual simplex).
+r"""Restricted LP of (PR0)/(PRε) on a finite set of neurons, solved by HiGHS.
+
+:func:`solve_lp` solves it from scratch (``linprog``, dual simplex then IPM);
+:class:`RestrictedMaster` keeps it in one ``highspy`` model and warm-starts each re-solve.
 
 .. math::
     \min_{u, v \ge 0} \mathbf 1^\top (u + v) \quad\text{s.t.}\quad

@@ -99,7 +99,8 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
 
     (equality constraints, (PR0), when ε = 0), solved over the continuum of
     neurons :math:`(a, b) \in \Omega` by column generation: a restricted LP on a
-    finite set of neurons (HiGHS dual simplex) alternates with an oracle that
+    finite set of neurons (HiGHS via highspy, primal simplex warm-started from the
+    previous basis; ``linprog`` from scratch as a fallback) alternates with an oracle that
     returns the most violated dual constraint
     :math:`\max_{(a,b)\in\Omega}|\sum_i p_i\sigma(\langle a,x_i\rangle+b)|`.
     The final simplex vertex (with a Carathéodory reduction as safeguard) has at
