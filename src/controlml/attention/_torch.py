@@ -9,6 +9,7 @@ import torch
 
 from ..errors import DatasetError, ParameterError
 from ._dynamics import DEFAULT_TIE_RTOL
+from ._validate import check_tau, check_tie_rtol
 
 __all__ = ["attention_step_torch", "attention_weights_torch"]
 
@@ -34,16 +35,8 @@ def _check_tensor_inputs(Z: Any, A: Any, tau: Any, tie_rtol: Any) -> tuple[torch
     if tuple(A.shape) != (d, d):
         raise ParameterError(f"A must have shape (d, d) = ({d}, {d}) to match Z; got shape {tuple(A.shape)}")
     A = A.to(dtype=Z.dtype, device=Z.device)
-    if isinstance(tau, bool):
-        raise ParameterError(f"tau must be a real number >= 0; got {tau!r}")
-    try:
-        tau_f = float(tau)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"tau must be a real number >= 0; got {type(tau).__name__}") from exc
-    if not math.isfinite(tau_f) or tau_f < 0:
-        raise ParameterError(f"tau (the softmax temperature) must be finite and >= 0 (0 = hardmax); got {tau!r}")
-    if not (isinstance(tie_rtol, float | int) and not isinstance(tie_rtol, bool)) or not 0 <= tie_rtol < 1:
-        raise ParameterError(f"tie_rtol must be a float in [0, 1); got {tie_rtol!r}")
+    tau_f = check_tau(tau)
+    check_tie_rtol(tie_rtol)
     return Z, A, tau_f
 
 

@@ -180,7 +180,7 @@ def train_sentiment(
     seed : int
         Seed of the mini-batch shuffling (``torch.Generator``).
     checkpoint_dir : path, optional
-        Folder for ``epoch_XXX.safetensors`` checkpoints (every ``checkpoint_every`` epochs) and
+        Folder for ``epoch_<NNN>.safetensors`` checkpoints (every ``checkpoint_every`` epochs) and
         ``best.safetensors``; nothing is written elsewhere.  Written atomically.
     tokenizer : Tokenizer, optional
         Stored inside the checkpoints so that they are self-contained.
