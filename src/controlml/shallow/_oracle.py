@@ -164,7 +164,22 @@ def exact_candidates(Xt: np.ndarray, p: np.ndarray, *, max_ties: int = 12
             r = np.linalg.norm(G[ok], axis=1)
             cands.extend([Gn, -Gn])
             ups.extend([r, r])
-    return np.vstack(cands), np.concatenate(ups), exact
+    return _dedupe(np.vstack(cands), np.concatenate(ups)) + (exact,)
+
+
+def _dedupe(C: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop repeated candidates (a face is generated once from each of its vertices).
+
+    Points equal to ~1e-11 are merged, keeping the largest critical value, which only
+    moves a point earlier in the scan of :func:`exact_oracle` (its value is evaluated
+    exactly there), so the supremum stays exact.
+    """
+    key = np.ascontiguousarray(np.round(C * 1e11).astype(np.int64))
+    view = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+    _, first, inv = np.unique(view, return_index=True, return_inverse=True)
+    best = np.full(first.size, -np.inf)
+    np.maximum.at(best, inv.ravel(), up)
+    return C[first], best
 
 
 def exact_oracle(Xt: np.ndarray, p: np.ndarray, *, k: int, tol: float, chunk: int = 2048
