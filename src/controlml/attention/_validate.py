@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from .._checks import check_distinct_rows, check_finite, check_positive
+from .._checks import check_distinct_rows, check_finite, check_nonnegative, check_positive
 from ..errors import DatasetError, ParameterError
 
 __all__ = ["as_token_batch", "check_spd", "check_alpha", "check_tau", "check_tie_rtol",
@@ -75,16 +74,8 @@ def check_alpha(alpha: Any) -> float:
 
 
 def check_tau(tau: Any) -> float:
-    """tau >= 0 finite (0 = hardmax)."""
-    if isinstance(tau, bool):
-        raise ParameterError(f"tau must be a real number >= 0; got {tau!r}")
-    try:
-        t = float(tau)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"tau must be a real number >= 0; got {type(tau).__name__}") from exc
-    if not math.isfinite(t) or t < 0:
-        raise ParameterError(f"tau (the softmax temperature) must be finite and >= 0 (0 = hardmax); got {tau!r}")
-    return t
+    """tau >= 0 finite: the softmax temperature (0 = hardmax)."""
+    return check_nonnegative(tau, "tau")
 
 
 def check_tie_rtol(tie_rtol: Any) -> float:

@@ -189,13 +189,7 @@ def _optimise(module: TorchNODE, loss_fn: Callable[[], torch.Tensor], *, epochs:
         if optimizer == "adam":
             loss = closure()
             val = float(loss.detach())
-            if math.isfinite(val) and val < best:
-                improved = val < best - tol * max(abs(best), 1e-300) if math.isfinite(best) else True
-                best = val
-                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                since = 0 if improved else since + 1
-            else:
-                since += 1
+            best, best_state, since = _track(val, best, best_state, since, module, tol)
             if not math.isfinite(val):
                 status = "nonfinite"
                 break
@@ -205,13 +199,7 @@ def _optimise(module: TorchNODE, loss_fn: Callable[[], torch.Tensor], *, epochs:
         else:
             with torch.no_grad():
                 before = float(loss_fn().detach())
-            if math.isfinite(before) and before < best:
-                improved = before < best - tol * max(abs(best), 1e-300) if math.isfinite(best) else True
-                best = before
-                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                since = 0 if improved else since + 1
-            else:
-                since += 1
+            best, best_state, since = _track(before, best, best_state, since, module, tol)
             opt.step(closure)
             with torch.no_grad():
                 val = float(loss_fn().detach())
@@ -235,6 +223,16 @@ def _optimise(module: TorchNODE, loss_fn: Callable[[], torch.Tensor], *, epochs:
     if checkpoint_dir is not None:
         ckpt = str(_write_best(module, best_state, checkpoint_dir, len(hist)))
     return _LoopOut(best_state, np.asarray(hist, dtype=np.float64), len(hist), status, ckpt)
+
+
+def _track(val: float, best: float, best_state: dict, since: int, module: TorchNODE,
+           tol: float) -> tuple[float, dict, int]:
+    """Keep the best state met; count epochs without a relative improvement above tol."""
+    if not (math.isfinite(val) and val < best):
+        return best, best_state, since + 1
+    improved = val < best - tol * max(abs(best), 1e-300) if math.isfinite(best) else True
+    state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    return val, state, 0 if improved else since + 1
 
 
 def _write_best(module: TorchNODE, best_state: dict, folder: Path, epoch: int) -> Path:
