@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
+from scipy.interpolate import BSpline
+from scipy.spatial.distance import cdist
 
-from controlml.errors import DatasetError, ParameterError
+from controlml.errors import ConvergenceError, DatasetError, ParameterError
 from controlml.node import autonomous_interpolate, flow, interpolate, tube_field, vertex_autonomous
 
 X0 = np.array([[0.0, 0.0], [1.0, 0.2], [2.0, 0.0]])
@@ -32,13 +34,103 @@ def test_tube_field_values_and_integral_curves():
     assert ratio.max() <= V.lipschitz
 
 
-def test_crossing_paths_in_the_plane_raise():
-    X = np.array([[0.0, 0.0], [1.0, 0.0]])
-    Y = np.array([[1.0, 1.0], [0.0, 1.0]])
-    with pytest.raises(DatasetError, match="meet"):
-        tube_field(X, Y)
-    # the same data lifted to d = 3 with a small offset are fine
-    tube_field(np.c_[X, [0.0, 0.1]], np.c_[Y, [0.0, 0.1]])
+# crossing data in the plane: neighbours swap, so [x_0, y_0] crosses [x_1, y_1] and [x_2, y_2] crosses [x_3, y_3]
+XC = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+YC = np.array([[1.0, 2.0], [0.0, 2.0], [3.0, 2.0], [2.0, 2.0]])
+
+
+def _dense(field, num=3000):
+    """Independent samples of the documented paths: scipy BSpline on clamped uniform knots."""
+    out = []
+    for C in field.paths:
+        K = C.shape[0]
+        if K == 2:
+            out.append(C[0] + np.linspace(0.0, 1.0, num)[:, None] * (C[1] - C[0]))
+        else:
+            knots = np.r_[np.zeros(3), np.arange(K - 2, dtype=float), np.full(3, K - 3.0)]
+            out.append(BSpline(knots, C, 3)(np.linspace(0.0, K - 3.0, num)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def crossing():
+    return tube_field(XC, YC, T=1.5)
+
+
+def test_crossing_paths_are_bent_and_disjoint(crossing):
+    V = crossing
+    assert len(V.bent) == 2 and all(V.paths[i].shape[0] >= 4 for i in V.bent)
+    assert all(V.paths[i].shape == (2, 2) for i in range(4) if i not in V.bent)
+    P = _dense(V)
+    for i in range(4):  # the paths join x_i to y_i
+        np.testing.assert_allclose(P[i][0], XC[i], atol=1e-14)
+        np.testing.assert_allclose(P[i][-1], YC[i], atol=1e-14)
+        # lengths: independent quadrature of the polyline of dense samples
+        assert V.lengths[i] == pytest.approx(np.sum(np.linalg.norm(np.diff(P[i], axis=0), axis=1)), rel=1e-5)
+    dmin = min(cdist(P[i], P[j]).min() for i in range(4) for j in range(i + 1, 4))
+    assert V.clearance > 0 and dmin >= V.clearance
+    assert dmin < 1.1 * V.clearance  # the reported clearance is tight, not an arbitrary small number
+    assert 0 < V.r <= 0.45 * V.clearance and np.all(V.r < V.curvature_radius)
+
+
+def test_bent_field_equals_path_velocity_on_the_path(crossing):
+    V = crossing
+    for i in V.bent:
+        P = _dense(V, 400)[i]
+        K = V.paths[i].shape[0]
+        knots = np.r_[np.zeros(3), np.arange(K - 2, dtype=float), np.full(3, K - 3.0)]
+        dP = BSpline(knots, V.paths[i], 3).derivative()(np.linspace(0.0, K - 3.0, 400))
+        expected = V.lengths[i] / V.T * dP / np.linalg.norm(dP, axis=1, keepdims=True)
+        np.testing.assert_allclose(V(P), expected, atol=1e-9 * V.lengths[i])
+    assert np.all(V(np.array([[10.0, 10.0], [-5.0, 0.0]])) == 0.0)
+
+
+def test_bent_integral_curves_reach_the_targets(crossing):
+    V = crossing
+    sol = solve_ivp(lambda _t, z: V(z.reshape(4, 2)).ravel(), (0, V.T), XC.ravel(), method="DOP853",
+                    rtol=1e-10, atol=1e-12)
+    err = np.linalg.norm(sol.y[:, -1].reshape(4, 2) - YC, axis=1)
+    assert err.max() < 1e-6 * V.lengths.max()
+
+
+def test_bent_lipschitz_bound_holds(crossing):
+    V = crossing
+    rng = np.random.default_rng(3)
+    lo, hi = V.box
+    # random pairs in the box, and close pairs in the tubes (where the field varies fastest)
+    P = np.vstack([rng.uniform(lo, hi, (3000, 2)), V.sample(3000, rng)])
+    Q = P + np.vstack([rng.uniform(lo, hi, (3000, 2)) - P[:3000], 1e-3 * V.r * rng.standard_normal((3000, 2))])
+    ratio = np.linalg.norm(V(P) - V(Q), axis=1) / np.linalg.norm(P - Q, axis=1)
+    assert ratio.max() <= V.lipschitz
+    assert ratio.max() >= 0.05 * V.lipschitz  # the bound is not vacuous
+
+
+def test_meeting_segments_in_three_dimensions_are_bent():
+    X = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.5, -1.0, 0.0]])
+    Y = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.5, 2.0, 0.0]])  # three segments through (0.5, 0.5, 0)
+    V = tube_field(X, Y)
+    assert len(V.bent) == 2 and V.r > 0
+    P = _dense(V)
+    assert min(cdist(P[i], P[j]).min() for i in range(3) for j in range(i + 1, 3)) >= V.clearance > 0
+    sol = solve_ivp(lambda _t, z: V(z.reshape(3, 3)).ravel(), (0, 1.0), X.ravel(), method="DOP853",
+                    rtol=1e-10, atol=1e-12)
+    assert np.max(np.linalg.norm(sol.y[:, -1].reshape(3, 3) - Y, axis=1)) < 1e-6 * V.lengths.max()
+
+
+def test_straight_paths_unchanged_when_disjoint():
+    V = tube_field(X0, Y0)
+    assert V.bent == () and all(p.shape == (2, 2) for p in V.paths)
+    P = _dense(V)
+    dmin = min(cdist(P[i], P[j]).min() for i in range(3) for j in range(i + 1, 3))
+    assert V.r == pytest.approx(0.5 * dmin, rel=1e-3) and V.clearance == pytest.approx(2 * V.r)
+
+
+def test_autonomous_interpolate_on_crossing_data():
+    res = autonomous_interpolate(XC, YC, width=64, random_state=0, check_step1=False)
+    assert res.field.bent and res.num_switches == 0 and res.control.width == 64
+    err = np.max(np.linalg.norm(flow(res.control, XC) - YC, axis=1))
+    assert res.max_error == pytest.approx(err, rel=1e-10)
+    assert err < 0.5 * np.max(np.linalg.norm(YC - XC, axis=1))  # the trajectories follow the bent tubes
 
 
 def test_autonomous_interpolate_is_autonomous_and_measured():
@@ -96,7 +188,20 @@ def test_errors(kwargs, err, msg):
         autonomous_interpolate(X0, Y0, **kwargs)
 
 
+@pytest.mark.slow
+def test_crossing_error_decreases_with_width():
+    e = [np.mean([autonomous_interpolate(XC, YC, width=P, random_state=s, check_step1=False).max_error
+                  for s in range(2)]) for P in (16, 128)]
+    assert e[1] < 0.5 * e[0]
+
+
 def test_data_errors():
+    with pytest.raises(DatasetError, match="Y has two equal rows"):
+        tube_field(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 1.0]]))
+    with pytest.raises(DatasetError, match="x_1 equals y_0"):
+        tube_field(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [2.0, 1.0]]))
+    with pytest.raises(ConvergenceError, match="routing grid"):  # endpoints far too close for the grid router
+        tube_field(np.array([[0.0, 0.0], [1e-5, 0.0]]), np.array([[1e3, 1.0], [-1e3, 1.0]]))
     with pytest.raises(DatasetError, match="equal rows"):
         tube_field(np.array([[0.0, 0.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [2.0, 2.0]]))
     with pytest.raises(DatasetError):

@@ -7,40 +7,50 @@ with :math:`(W, A, b)` constant (L = 0 switches).  The proof has two steps, both
 built here:
 
 1. **A Lipschitz time-independent field** whose integral curves carry
-   :math:`x_i` to :math:`y_i` in time T.  We use straight paths
-   :math:`S_i = [x_i, y_i]`: when they are pairwise disjoint (always for generic
-   data in d >= 3; in d = 2 when no two segments cross), with
-   :math:`r = \\tfrac12 \\min_{i \\ne j} \\operatorname{dist}(S_i, S_j)`,
+   :math:`x_i` to :math:`y_i` in time T along pairwise disjoint paths
+   :math:`\\gamma_i` (Fig. 3.3).  A straight path :math:`[x_i, y_i]` is kept when
+   it meets no other path (always for generic data in d >= 3); the others are
+   *bent* (see :func:`tube_field`): routed one after the other around the
+   thickened earlier paths (a shortest path on a grid in d = 2, a detour through
+   a random waypoint in d >= 3), shortened by string pulling and smoothed into a
+   :math:`C^2` clamped cubic B-spline.  With the tube radius r below half the
+   smallest distance between two paths and below the reach of every path,
 
-   .. math:: V(x) = \\sum_i \\psi\\bigl(\\operatorname{dist}(x, S_i)/r\\bigr)\\,\\frac{y_i - x_i}{T},
+   .. math:: V(x) = \\sum_i \\psi\\bigl(\\operatorname{dist}(x, \\gamma_i)/r\\bigr)\\,
+             \\frac{L_i}{T}\\,\\tau_i(\\pi_i(x)),
 
-   with the C^1 bump :math:`\\psi(t) = (1 - t^2)_+^2` (:math:`\\psi(0) = 1`, :math:`\\psi'(0) = 0`).
-   The tubes of radius r are disjoint, so :math:`V = (y_i - x_i)/T` on :math:`S_i` and
-   the integral curve from :math:`x_i` is the segment, reached at time T exactly.
-   V is C^1 with compact support, hence globally Lipschitz.
+   with :math:`L_i` the length of :math:`\\gamma_i`, :math:`\\pi_i` the nearest-point
+   projection onto it, :math:`\\tau_i` its unit tangent and the C^1 bump
+   :math:`\\psi(t) = (1 - t^2)_+^2` (:math:`\\psi(0) = 1`, :math:`\\psi'(0) = 0`).
+   The tubes are disjoint, so on :math:`\\gamma_i` the field is the velocity of
+   the constant-speed parametrisation of :math:`\\gamma_i`: the integral curve from
+   :math:`x_i` is :math:`\\gamma_i`, and it reaches :math:`y_i` at time T exactly.
+   V has compact support and is globally Lipschitz (:attr:`TubeField.lipschitz`).
 2. **Its approximation by a width-P shallow ReLU field** :math:`W\\sigma(Ax + b)`:
-   the hyperplanes are drawn at random through the domain (unit normals
-   :math:`a_j`, offsets through uniform points of the bounding box of the tubes),
-   and W is the least-squares fit (``scipy.linalg.lstsq``, small ridge) of V on
-   sample points, most of them in the tubes where the trajectories run.  By
+   the hyperplanes are drawn at random through the tubes (unit normals
+   :math:`a_j`, offsets through random points of the tubes), and W is the
+   least-squares fit (``scipy.linalg.lstsq``, small ridge) of V on sample points
+   of the tube cores (distance <= r/4 from a path), where the trajectories run:
+   outside them the fitted field is free.  By
    Gronwall, :math:`\\sup_i |\\Phi_T(x_i) - y_i| \\le T e^{\\mathrm{Lip}(V) T}
    \\sup_{\\text{tubes}} |V - W\\sigma(A\\cdot + b)|` as long as the trajectories stay
    in the tubes; the measured error comes from :func:`~controlml.node.flow` (exact
    event-driven ReLU flow), not from this estimate.
-
-Limitation: crossing straight paths in d = 2 raise a :class:`DatasetError`
-(the theorem bends the paths, Fig. 3.3; bent paths are not built here).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 from scipy.integrate import solve_ivp
+from scipy.interpolate import BSpline
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from .._checks import (
     as_points,
@@ -50,11 +60,15 @@ from .._checks import (
     check_random_state,
     check_same_rows,
 )
-from ..errors import DatasetError
+from ..errors import ConvergenceError, DatasetError
 from ._control import Control, Piece
 from ._flow import flow
 
 __all__ = ["AutonomousResult", "TubeField", "tube_field", "autonomous_interpolate", "vertex_autonomous"]
+
+_PSI_LIP = 8.0 / (3.0 * math.sqrt(3.0))  # sup |psi'| for psi(t) = (1 - t^2)_+^2
+_GL_T, _GL_W = np.polynomial.legendre.leggauss(16)
+_GL_T, _GL_W = (_GL_T + 1.0) / 2.0, _GL_W / 2.0  # Gauss-Legendre on [0, 1]
 
 
 def _seg_dist(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray) -> float:
@@ -88,9 +102,314 @@ def _psi(t: np.ndarray) -> np.ndarray:
     return (1.0 - s * s) ** 2
 
 
+def _poly(c: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value, first and second derivative of cubics c (m, 4, d) at tau (m,)."""
+    t = tau[:, None]
+    c0, c1, c2, c3 = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
+    return (c0 + t * (c1 + t * (c2 + t * c3)), c1 + t * (2.0 * c2 + 3.0 * t * c3), 2.0 * c2 + 6.0 * t * c3)
+
+
+def _spline_coefficients(C: np.ndarray) -> np.ndarray:
+    """Power-basis coefficients (S, 4, d) on each span of the clamped uniform cubic B-spline
+    with control points C (K, d), K >= 4, S = K - 3 spans, local parameter in [0, 1]."""
+    S = C.shape[0] - 3
+    knots = np.r_[np.zeros(3), np.arange(S + 1, dtype=np.float64), np.full(3, float(S))]
+    spl = BSpline(knots, C, 3)
+    nodes = np.array([0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0])
+    vals = spl(np.arange(S)[:, None] + nodes[None, :])  # (S, 4, d)
+    vand = nodes[:, None] ** np.arange(4)[None, :]
+    return np.einsum("kj,sjd->skd", np.linalg.inv(vand), vals)
+
+
+class _Curve:
+    """A bent path: a clamped uniform cubic B-spline, with dense samples for projections."""
+
+    def __init__(self, C: np.ndarray, spacing: float):
+        self.coef = _spline_coefficients(C)
+        S = self.S = self.coef.shape[0]
+        c = np.repeat(self.coef, _GL_T.size, axis=0)
+        tau = np.tile(_GL_T, S)
+        speed = np.linalg.norm(_poly(c, tau)[1], axis=1).reshape(S, -1)
+        self.span_lengths = speed @ _GL_W
+        self.length = float(self.span_lengths.sum())
+        n = np.maximum(4, np.ceil(self.span_lengths / spacing).astype(int) + 1)
+        self.u = np.concatenate([k + np.linspace(0.0, 1.0, m, endpoint=(k == S - 1)) for k, m in enumerate(n)])
+        self.points = self.at(self.u)
+        seg = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
+        self.s = np.r_[0.0, np.cumsum(seg)] * (self.length / max(seg.sum(), 1e-300))  # arclength (chords)
+        self.spacing = float(seg.max()) if seg.size else 0.0
+        self.tree = cKDTree(self.points)
+        # curvature on a fine grid (64 points per span)
+        tau = np.tile(np.linspace(0.0, 1.0, 64), S)
+        _, p1, p2 = _poly(np.repeat(self.coef, 64, axis=0), tau)
+        a, b, ab = np.sum(p1 * p1, 1), np.sum(p2 * p2, 1), np.sum(p1 * p2, 1)
+        kappa = np.sqrt(np.maximum(a * b - ab * ab, 0.0)) / np.maximum(a, 1e-300) ** 1.5
+        self.min_speed = float(np.sqrt(a.min()))
+        self.curvature_radius = 0.98 / float(kappa.max()) if kappa.max() > 0 else math.inf
+
+    def _eval(self, u: np.ndarray):
+        k = np.minimum(u.astype(np.int64), self.S - 1)
+        return _poly(self.coef[k], u - k)
+
+    def at(self, u: np.ndarray) -> np.ndarray:
+        return self._eval(np.asarray(u, dtype=np.float64))[0]
+
+    def at_length(self, s: np.ndarray) -> np.ndarray:
+        """Points at arclength s (approximately: linear interpolation of the sample table)."""
+        return self.at(np.interp(s, self.s, self.u))
+
+    def project(self, Z: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of Z within ``cutoff`` of the curve (mask), their distance and the unit tangent at
+        the nearest point (safeguarded Newton on (gamma(u) - z) . gamma'(u) = 0 from the nearest sample)."""
+        d0, idx = self.tree.query(Z, distance_upper_bound=cutoff + self.spacing)
+        mask = np.isfinite(d0)
+        z = Z[mask]
+        u0 = self.u[idx[mask]]
+        u = u0.copy()
+        for _ in range(6):
+            p, p1, p2 = self._eval(u)
+            diff = p - z
+            a = np.sum(p1 * p1, 1)
+            f = np.sum(diff * p1, 1)
+            fp = a + np.sum(diff * p2, 1)
+            fp = np.where(fp > 0.1 * a, fp, a)
+            step = f / fp
+            u_new = np.clip(u - step, 0.0, float(self.S))
+            done = not np.any(np.abs(u_new - u) > 1e-13 * self.S)
+            u = u_new
+            if done:
+                break
+        p, p1, _ = self._eval(u)
+        dist = np.linalg.norm(z - p, axis=1)
+        worse = dist > d0[mask]
+        if np.any(worse):  # never worse than the nearest sample
+            u[worse] = u0[worse]
+            p, p1, _ = self._eval(u)
+            dist = np.linalg.norm(z - p, axis=1)
+        tangent = p1 / np.linalg.norm(p1, axis=1, keepdims=True)
+        return mask, dist, tangent
+
+    def self_reach(self, radius: float) -> float:
+        """Half the smallest distance between two samples at least pi * curvature radius apart in
+        arclength (a bottleneck of the curve), searched up to ``radius``; inf when none."""
+        if not math.isfinite(self.curvature_radius):
+            return math.inf
+        pairs = self.tree.query_pairs(radius, output_type="ndarray")
+        if pairs.size == 0:
+            return math.inf
+        far = np.abs(self.s[pairs[:, 0]] - self.s[pairs[:, 1]]) >= math.pi * self.curvature_radius
+        if not np.any(far):
+            return math.inf
+        dmin = np.linalg.norm(self.points[pairs[far, 0]] - self.points[pairs[far, 1]], axis=1).min()
+        return max(0.5 * (float(dmin) - self.spacing), 0.0)
+
+
+def _segment_samples(x: np.ndarray, y: np.ndarray, spacing: float) -> np.ndarray:
+    n = max(2, int(math.ceil(np.linalg.norm(y - x) / spacing)) + 1)
+    return x + np.linspace(0.0, 1.0, n)[:, None] * (y - x)
+
+
+def _path_samples(path: np.ndarray, spacing: float) -> np.ndarray:
+    if path.shape[0] == 2:
+        return _segment_samples(path[0], path[1], spacing)
+    return _Curve(path, spacing).points
+
+
+def _sample_dist(A: np.ndarray, B: np.ndarray) -> float:
+    return float(cKDTree(B).query(A)[0].min())
+
+
+class _NoRoute(Exception):
+    def __init__(self, i: int, why: str):
+        super().__init__(i, why)
+        self.i, self.why = i, why
+
+
+def _round_corners(V: np.ndarray, a: Any) -> np.ndarray:
+    """Control points (K, d) of a clamped cubic B-spline that follows the polyline V (m + 1, d)
+    and rounds corner k within about ``a[k-1]`` of its vertex (collinear controls elsewhere, so
+    the spline is straight away from the corners).  Corner k owns controls 3k - 2, 3k - 1, 3k."""
+    if V.shape[0] == 2:
+        return V[0] + np.linspace(0.0, 1.0, 4)[:, None] * (V[1] - V[0])
+    a = np.broadcast_to(np.asarray(a, dtype=np.float64), (V.shape[0] - 2,))
+    C = [V[0]]
+    for k in range(1, V.shape[0] - 1):
+        ein, eout = V[k] - V[k - 1], V[k + 1] - V[k]
+        lin, lout = float(np.linalg.norm(ein)), float(np.linalg.norm(eout))
+        C += [V[k] - min(a[k - 1], lin / 2.5) * ein / lin, V[k], V[k] + min(a[k - 1], lout / 2.5) * eout / lout]
+    C.append(V[-1])
+    return np.asarray(C)
+
+
+def _smooth_polyline(V: np.ndarray, a0: float, ok: Any, spacing: float) -> tuple[np.ndarray, _Curve] | None:
+    """Round the corners of V as widely as ``ok(points) -> bool mask`` allows: start from a0 at every
+    corner and halve the corners next to violating samples (at most 12 rounds)."""
+    a = np.full(max(V.shape[0] - 2, 0), a0)
+    for _ in range(12):
+        C = _round_corners(V, a)
+        curve = _Curve(C, spacing)
+        bad = ~ok(curve.points)
+        if not np.any(bad) and curve.min_speed > 0:
+            return C, curve
+        if a.size == 0 or a.max() < 1e-6 * a0:
+            return None
+        spans = np.unique(np.minimum(curve.u[bad].astype(int), curve.S - 1)) if np.any(bad) else \
+            np.arange(curve.S)
+        hit = np.zeros(a.size, dtype=bool)
+        for sp in spans:  # span sp uses controls sp..sp+3, owned by corners (sp + 2) // 3 .. (sp + 5) // 3
+            lo, hi = max(1, (sp + 2) // 3), min(a.size, (sp + 5) // 3)
+            hit[lo - 1:hi] = True
+        a[hit] *= 0.5
+    return None
+
+
+def _simplify(V: np.ndarray) -> np.ndarray:
+    """Drop repeated and collinear interior vertices of a polyline."""
+    keep = [0]
+    for k in range(1, V.shape[0] - 1):
+        a, b = V[keep[-1]], V[k]
+        e1, e2 = b - a, V[k + 1] - b
+        n1, n2 = np.linalg.norm(e1), np.linalg.norm(e2)
+        if n1 < 1e-15 or n2 < 1e-15:
+            continue
+        if abs(e1[0] * e2[1] - e1[1] * e2[0]) <= 1e-12 * n1 * n2 and e1 @ e2 > 0:
+            continue
+        keep.append(k)
+    keep.append(V.shape[0] - 1)
+    return V[keep]
+
+
+def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, c: float) -> list[np.ndarray]:
+    """Bent paths in d = 2, routed one after the other (see :func:`tube_field`); raises _NoRoute."""
+    N = X.shape[0]
+    E = np.vstack([X, Y])
+    lo, hi = E.min(axis=0), E.max(axis=0)
+    ext = float(np.max(hi - lo))
+    margin = 0.3 * ext + 4.0 * c
+    lo, hi = lo - margin, hi + margin
+    h = min(c / 4.0, ext / 40.0)
+    nx, ny = (np.ceil((hi - lo) / h).astype(int) + 1).tolist()
+    if nx * ny > 4_000_000:
+        raise _NoRoute(-1, f"the routing grid would need {nx} x {ny} nodes (endpoints {3 * c:.2g} apart in a "
+                           f"domain of size {ext:.2g}); rescale the data or spread the points")
+    gx, gy = np.meshgrid(lo[0] + h * np.arange(nx), lo[1] + h * np.arange(ny), indexing="ij")
+    G = np.c_[gx.ravel(), gy.ravel()]
+    ids = np.arange(nx * ny).reshape(nx, ny)
+    ea, eb = [], []
+    for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
+        ya = slice(max(0, -dy), ny - max(0, dy))
+        yb = slice(max(0, dy), ny - max(0, -dy))
+        a, b = ids[0:nx - dx, ya], ids[dx:nx, yb]
+        ea.append(a.ravel())
+        eb.append(b.ravel())
+    ea, eb = np.concatenate(ea), np.concatenate(eb)
+    ew = np.linalg.norm(G[ea] - G[eb], axis=1)
+    paths = [np.array([X[i], Y[i]]) for i in range(N)]
+    placed = [_segment_samples(X[i], Y[i], h / 2.0) for i in np.flatnonzero(keep)]
+    todo = [int(i) for i in np.argsort(np.linalg.norm(Y - X, axis=1), kind="stable") if not keep[i]]
+    for n_done, j in enumerate(todo):
+        rest = todo[n_done + 1:]
+        t_ends = cKDTree(np.vstack([X[rest], Y[rest]])) if rest else None
+        t_placed = cKDTree(np.vstack(placed)) if placed else None
+
+        def dists(Q, t_placed=t_placed, t_ends=t_ends):
+            far = np.full(Q.shape[0], np.inf)
+            return (t_placed.query(Q)[0] if t_placed is not None else far,
+                    t_ends.query(Q)[0] if t_ends is not None else far)
+
+        dp, de = dists(G)
+        slack = np.minimum(dp / c - 1.0, de / (1.5 * c) - 1.0)  # >= 0 on the free nodes
+        free = slack >= 0.0
+        ok = free[ea] & free[eb]
+        pen = 1.0 + 4.0 * np.maximum(0.0, 1.0 - 0.5 * (slack[ea] + slack[eb]) / 3.0) ** 2  # keep off obstacles
+        s, t = nx * ny, nx * ny + 1
+        rows, cols, w = [ea[ok]], [eb[ok]], [(ew * pen)[ok]]
+        for node, p in ((s, X[j]), (t, Y[j])):
+            near = np.asarray(cKDTree(G).query_ball_point(p, 1.5 * h), dtype=int)
+            near = near[free[near]]
+            rows.append(np.full(near.size, node))
+            cols.append(near)
+            w.append(np.maximum(np.linalg.norm(G[near] - p, axis=1), 1e-300))
+        graph = scipy.sparse.coo_matrix((np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))),
+                                        shape=(nx * ny + 2, nx * ny + 2)).tocsr()
+        dist, pred = dijkstra(graph, directed=False, indices=s, return_predecessors=True)
+        if not np.isfinite(dist[t]):
+            raise _NoRoute(j, "x and y are separated by the thickened earlier paths")
+        chain = [t]
+        while chain[-1] != s:
+            chain.append(int(pred[chain[-1]]))
+        Gx = np.vstack([G, X[j], Y[j]])
+        V = Gx[chain[::-1]]
+        sl = np.r_[slack, 0.0, 0.0][chain[::-1]]
+
+        def slack_of(Q, dists=dists):
+            a, b = dists(Q)
+            return np.minimum(a / c - 1.0, b / (1.5 * c) - 1.0)
+
+        def clear(i, k, V=V, sl=sl, slack_of=slack_of):
+            # no closer to the obstacles than the grid path between the two vertices was
+            p, q = V[i], V[k]
+            n = max(2, int(math.ceil(np.linalg.norm(q - p) / (h / 4.0))) + 1)
+            Q = p + np.linspace(0.0, 1.0, n)[:, None] * (q - p)
+            return bool(slack_of(Q).min() >= 0.7 * sl[i:k + 1].min() - h / c)
+
+        out, i = [V[0]], 0  # string pulling: jump to the farthest vertex seen in a straight line
+        while i < V.shape[0] - 1:
+            k = i + 1
+            while k + 1 < V.shape[0] and clear(i, k + 1):
+                k += 1
+            out.append(V[k])
+            i = k
+        V = _simplify(np.asarray(out))
+        res = _smooth_polyline(V, 3.0 * c, lambda Q, slack_of=slack_of: slack_of(Q) >= -1.0 / 3.0,
+                               h / 4.0)
+        if res is None:
+            raise _NoRoute(j, "its smoothed route comes too close to another path")
+        C, curve = res
+        paths[j] = C
+        placed.append(curve.points)
+    return paths
+
+
+def _route_detour(X: np.ndarray, Y: np.ndarray, keep: np.ndarray) -> list[np.ndarray]:
+    """Bent paths in d >= 3: a smoothed detour through the best of 48 random waypoints."""
+    N, d = X.shape
+    rng = np.random.default_rng(0)
+    paths = [np.array([X[i], Y[i]]) for i in range(N)]
+    ext = float(np.max(np.vstack([X, Y]).max(0) - np.vstack([X, Y]).min(0)))
+    sp = ext / 400.0
+    placed = [_segment_samples(X[i], Y[i], sp) for i in np.flatnonzero(keep)]
+    todo = [int(i) for i in np.argsort(np.linalg.norm(Y - X, axis=1), kind="stable") if not keep[i]]
+    for n_done, j in enumerate(todo):
+        rest = todo[n_done + 1:]
+        ends = np.vstack([X[rest], Y[rest]]) if rest else None
+        u = Y[j] - X[j]
+        ell = float(np.linalg.norm(u))
+        best, best_score = None, 0.0
+        for trial in range(48):
+            n = rng.standard_normal(d)
+            n -= (n @ u) / (u @ u) * u
+            n /= np.linalg.norm(n)
+            m = 0.5 * (X[j] + Y[j]) + ell * (0.15, 0.3, 0.5)[trial % 3] * n
+            C = _round_corners(np.array([X[j], m, Y[j]]), ell / 6.0)
+            P = _Curve(C, sp).points
+            score = min(_sample_dist(P, np.vstack(placed)) if placed else math.inf,
+                        0.5 * _sample_dist(P, ends) if ends is not None else math.inf)
+            if score > best_score:
+                best, best_score, best_P = C, score, P
+        if best is None or best_score <= 4.0 * sp:
+            raise _NoRoute(j, "no detour through a random waypoint clears the other paths")
+        paths[j] = best
+        placed.append(best_P)
+    return paths
+
+
 @dataclass(frozen=True)
 class TubeField:
-    """Step 1 of Theorem 3.4: the C^1 field V whose integral curves are the segments [x_i, y_i].
+    """Step 1 of Theorem 3.4: the C^1 field V whose integral curves are the paths gamma_i.
+
+    .. math:: V(x) = \\sum_i \\psi\\bigl(\\operatorname{dist}(x, \\gamma_i)/r\\bigr)\\,
+              \\frac{L_i}{T}\\,\\tau_i(\\pi_i(x)), \\qquad \\psi(t) = (1 - t^2)_+^2.
 
     Attributes
     ----------
@@ -99,27 +418,85 @@ class TubeField:
     T : float
         Travel time.
     r : float
-        Tube radius (half the smallest distance between two segments).
+        Tube radius: below half the smallest distance between two paths and below
+        the reach of every path (all segments: exactly half the smallest distance).
+    paths : tuple of N arrays (K_i, d)
+        Path i: ``K_i = 2``, the segment :math:`[x_i, y_i]`; ``K_i >= 4``, the control
+        points of the clamped cubic B-spline (uniform knots :math:`0, \\dots, K_i - 3`,
+        C^2) from :math:`x_i` to :math:`y_i`.  ``None`` at construction: all segments.
+    clearance : float
+        Smallest distance between two paths (inf for one path).
     """
 
     X: np.ndarray
     Y: np.ndarray
     T: float
     r: float
+    paths: tuple[np.ndarray, ...] | None = None
+    clearance: float = math.nan
+    _curves: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        paths = self.paths
+        if paths is None:
+            paths = tuple(np.array([x, y]) for x, y in zip(self.X, self.Y, strict=False))
+            object.__setattr__(self, "paths", paths)
+        if math.isnan(self.clearance):
+            object.__setattr__(self, "clearance", 2.0 * self.r if len(paths) > 1 else math.inf)
+        object.__setattr__(self, "_curves",
+                           tuple(None if p.shape[0] == 2 else _Curve(p, self.r / 16.0) for p in paths))
+
+    @property
+    def bent(self) -> tuple[int, ...]:
+        """Indices of the bent (spline) paths."""
+        return tuple(i for i, cv in enumerate(self._curves) if cv is not None)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """(N,) lengths L_i of the paths (Gauss-Legendre quadrature on each spline span)."""
+        return np.array([float(np.linalg.norm(p[1] - p[0])) if cv is None else cv.length
+                         for p, cv in zip(self.paths, self._curves, strict=False)])
+
+    @property
+    def curvature_radius(self) -> np.ndarray:
+        """(N,) lower bound of the radius of curvature of each path (inf for a segment; for a spline
+        0.98 / the largest curvature sampled at 64 points per span)."""
+        return np.array([math.inf if cv is None else cv.curvature_radius for cv in self._curves])
+
+    def path_points(self, i: int, num: int = 200) -> np.ndarray:
+        """(num, d) points of path i at equally spaced arclengths (approximately for a spline)."""
+        s = np.linspace(0.0, 1.0, num)[:, None]
+        cv = self._curves[i]
+        if cv is None:
+            return self.X[i] + s * (self.Y[i] - self.X[i])
+        return cv.at_length(s[:, 0] * cv.length)
 
     def __call__(self, Z: Any) -> np.ndarray:
         """V at the rows of Z (M, d) -> (M, d)."""
         Z = np.atleast_2d(np.asarray(Z, dtype=np.float64))
         out = np.zeros_like(Z)
-        for x, y in zip(self.X, self.Y, strict=False):
-            out += _psi(_point_seg_dist(Z, x, y) / self.r)[:, None] * ((y - x) / self.T)[None, :]
+        for x, y, cv in zip(self.X, self.Y, self._curves, strict=False):
+            if cv is None:
+                out += _psi(_point_seg_dist(Z, x, y) / self.r)[:, None] * ((y - x) / self.T)[None, :]
+            else:
+                mask, dist, tangent = cv.project(Z, self.r)
+                out[mask] += _psi(dist / self.r)[:, None] * (cv.length / self.T) * tangent
         return out
 
     @property
     def lipschitz(self) -> float:
-        """An upper bound on Lip(V): max |y_i - x_i| / T * sup|psi'| / r (sup|psi'| = 8/(3 sqrt 3))."""
-        return float(np.max(np.linalg.norm(self.Y - self.X, axis=1)) / self.T * 8.0 / (3.0 * math.sqrt(3.0))
-                     / self.r)
+        """An upper bound on Lip(V): :math:`\\max_i \\frac{L_i}{T}\\bigl(\\frac{\\sup|\\psi'|}{r}
+        + \\frac{1}{\\rho_i - r}\\bigr)`, :math:`\\sup|\\psi'| = 8/(3\\sqrt 3)`, :math:`\\rho_i` the
+        curvature radius of path i (the second term is 0 for a segment).
+
+        In the tube, :math:`|\\nabla \\psi(\\operatorname{dist}/r)| \\le \\sup|\\psi'|/r` and the
+        tangent of the nearest point moves at rate :math:`\\kappa/(1 - \\operatorname{dist}\\,\\kappa)
+        \\le 1/(\\rho_i - r)`; V vanishes outside the disjoint tubes, so the local bounds
+        are global (R^d is convex)."""
+        L = self.lengths
+        rho = self.curvature_radius
+        extra = np.where(np.isfinite(rho), 1.0 / np.maximum(rho - self.r, 1e-300), 0.0)
+        return float(np.max(L / self.T * (_PSI_LIP / self.r + extra)))
 
     def sample(self, M: int, rng: np.random.Generator, *, tube_fraction: float = 0.8,
                core: bool = False) -> np.ndarray:
@@ -130,6 +507,9 @@ class TubeField:
         i = rng.integers(0, N, Mt)
         s = rng.uniform(size=Mt)
         base = self.X[i] + s[:, None] * (self.Y[i] - self.X[i])
+        for k, cv in enumerate(self._curves):
+            if cv is not None and np.any(i == k):
+                base[i == k] = cv.at_length(s[i == k] * cv.length)
         g = rng.standard_normal((Mt, d))
         g /= np.linalg.norm(g, axis=1, keepdims=True)
         rad = (0.25 if core else 1.0) * self.r * rng.uniform(size=Mt) ** (1.0 / d)
@@ -139,44 +519,145 @@ class TubeField:
     @property
     def box(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounding box of the tubes."""
-        P = np.vstack([self.X, self.Y])
+        P = np.vstack([self.X, self.Y] + [cv.points for cv in self._curves if cv is not None])
         return P.min(axis=0) - self.r, P.max(axis=0) + self.r
 
 
 def tube_field(X: Any, Y: Any, *, T: float = 1.0) -> TubeField:
     """Step 1 of Theorem 3.4: a C^1, globally Lipschitz field carrying each x_i to y_i in time T.
 
+    .. math:: V(x) = \\sum_i \\psi\\bigl(\\operatorname{dist}(x, \\gamma_i)/r\\bigr)\\,
+              \\frac{L_i}{T}\\,\\tau_i(\\pi_i(x))
+
+    along pairwise disjoint paths :math:`\\gamma_i` from :math:`x_i` to :math:`y_i`
+    (see :class:`TubeField`).
+
+    **Paths.**  A segment :math:`[x_i, y_i]` meets another one when their distance is
+    <= 1e-12 (relative to the data scale).  If no two segments meet, all paths are
+    straight and r is half the smallest distance between them (as without bending).
+    Otherwise a maximal set of segments is kept straight (greedily, fewest conflicts
+    first; never a segment through another path's endpoint) and the others are bent,
+    shortest first, each around the paths already placed:
+
+    * d = 2: a shortest path (``scipy.sparse.csgraph.dijkstra``) on an 8-connected grid of
+      step h <= c/3 over the box of the data plus a margin, with the nodes within c of a
+      placed path or within 2c of a later path's endpoint removed
+      (:math:`c = \\tfrac13\\min` (distance between two endpoints, distance of a bent path's
+      endpoint to a straight path)); then string pulling (the farthest vertex in straight
+      view with clearance), and a C^2 clamped cubic B-spline rounding each corner within
+      a <= c/3 of its vertex (a halved until the spline keeps c/2 from the placed paths and
+      c from later endpoints).  In the plane disjoint arcs never disconnect the domain,
+      so a route exists; on a grid it can be blocked when thickened paths close a narrow
+      passage: then c is halved (twice) before giving up.
+    * d >= 3: a smoothed detour through the best of 48 random waypoints off the midpoint
+      (generic detours miss every other curve in d >= 3).
+
+    Then the clearance D (smallest distance between two paths, from dense samples minus
+    their spacing) and :math:`r = \\min(0.45 D, 0.9\\,\\mathrm{reach}_i)`, the reach of
+    a spline being the smaller of its curvature radius and half its narrowest bottleneck.
+
     Parameters
     ----------
     X, Y : arrays (N, d)
-        Inputs and targets, d >= 2, the segments :math:`[x_i, y_i]` pairwise disjoint.
+        Inputs and targets, d >= 2: the x_i distinct, the y_i distinct, and no
+        x_i equal to a y_j with j != i (x_i = y_i is a rest point).
     T : float
         Travel time (> 0).
 
     Raises
     ------
     DatasetError
-        Shapes, NaN, repeated inputs, or two segments that meet (e.g. crossing paths in d = 2).
+        Shapes, NaN, repeated inputs or targets, an input equal to another pair's target.
+    ConvergenceError
+        The router found no route with positive clearance (d = 2: the endpoints are
+        extremely close compared with the data's extent, or thickened paths enclose an
+        endpoint even at the finest clearance; d >= 3: no random detour clears the others).
     """
     X = as_points(X, "X", min_dim=2)
     Y = as_points(Y, "Y", dim=X.shape[1])
     check_same_rows(X, Y)
     T = check_positive(T, "T")
     check_distinct_rows(X, "X", "the flow of a neural ODE is injective")
-    N = X.shape[0]
-    r = math.inf
+    check_distinct_rows(Y, "Y", "an injective flow cannot send two inputs to one target")
+    N, d = X.shape
+    scale = 1.0 + float(np.abs(np.vstack([X, Y])).max())
+    tol = 1e-12 * scale
+    if N > 1:
+        dxy = np.linalg.norm(X[:, None, :] - Y[None, :, :], axis=2)
+        np.fill_diagonal(dxy, np.inf)
+        if dxy.min() <= tol:
+            i, j = np.unravel_index(int(np.argmin(dxy)), dxy.shape)
+            raise DatasetError(
+                f"x_{i} equals y_{j}: the path of x_{j} would end where the path of x_{i} starts, and the "
+                "tube construction needs pairwise disjoint paths; give distinct inputs and targets")
+    D = np.full((N, N), np.inf)
     for i in range(N):
         for j in range(i + 1, N):
-            dij = _seg_dist(X[i], Y[i], X[j], Y[j])
-            if dij <= 1e-12 * (1.0 + float(np.abs(np.vstack([X, Y])).max())):
-                raise DatasetError(
-                    f"the straight paths [x_{i}, y_{i}] and [x_{j}, y_{j}] meet: an autonomous field cannot "
-                    "carry both along them (its integral curves never cross). Bent paths are not built here; "
-                    "embed the data in d >= 3 (generic segments are disjoint) or reorder the targets")
-            r = min(r, 0.5 * dij)
-    if not math.isfinite(r):  # one point
-        r = max(float(np.linalg.norm(Y[0] - X[0])), 1.0)
-    return TubeField(X.copy(), Y.copy(), T, r)
+            D[i, j] = D[j, i] = _seg_dist(X[i], Y[i], X[j], Y[j])
+    if N == 1:
+        return TubeField(X.copy(), Y.copy(), T, max(float(np.linalg.norm(Y[0] - X[0])), 1.0))
+    if D.min() > tol:  # all straight: unchanged construction
+        return TubeField(X.copy(), Y.copy(), T, 0.5 * float(D.min()))
+    conflict = D <= tol
+    E = np.vstack([X, Y])
+    owner = np.r_[np.arange(N), np.arange(N)]
+    forced = np.zeros(N, dtype=bool)
+    for i in range(N):
+        others = owner != i
+        forced[i] = bool(np.any(_point_seg_dist(E[others], X[i], Y[i]) <= tol))
+    still = np.all(X == Y, axis=1)
+    order = sorted(range(N), key=lambda i: (not still[i], int(conflict[i].sum()), i))
+    keep = np.zeros(N, dtype=bool)
+    for i in order:
+        if not forced[i] and not np.any(conflict[i] & keep):
+            keep[i] = True
+    if d == 2:
+        dE = np.linalg.norm(E[:, None] - E[None, :], axis=2)
+        same = owner[:, None] == owner[None, :]
+        c = 0.25 * float(dE[~same].min())  # endpoint discs of radius 1.5c leave passages of width c
+        for i in np.flatnonzero(keep):
+            ends = np.vstack([X[~keep], Y[~keep]])
+            c = min(c, float(_point_seg_dist(ends, X[i], Y[i]).min()) / 3.0)
+        for attempt in range(3):
+            try:
+                paths = _route_plane(X, Y, keep, c / 2 ** attempt)
+                break
+            except _NoRoute as err:
+                if err.i < 0 or attempt == 2:
+                    raise ConvergenceError(
+                        f"tube_field could not bend the path of x_{err.i} (x_{err.i} = {X[err.i].tolist()} -> "
+                        f"y_{err.i} = {Y[err.i].tolist()}): {err.why}. Try reordering the data, moving "
+                        "nearly touching points apart, or embedding the data in d >= 3" if err.i >= 0 else
+                        f"tube_field could not route the bent paths: {err.why}") from None
+    else:
+        try:
+            paths = _route_detour(X, Y, keep)
+        except _NoRoute as err:
+            raise ConvergenceError(f"tube_field could not bend the path of x_{err.i}: {err.why}") from None
+    # clearance and tube radius, from dense samples (spacing subtracted: a lower bound)
+    ext = float(np.max(E.max(0) - E.min(0)))
+    geo = [None if p.shape[0] == 2 else _Curve(p, ext / 2000.0) for p in paths]
+    samples = [_segment_samples(X[i], Y[i], ext / 2000.0) if g is None else g.points for i, g in enumerate(geo)]
+    gap = [0.0 if g is None else g.spacing for g in geo]
+    clearance = math.inf
+    for i in range(N):
+        for j in range(i + 1, N):
+            if geo[i] is None and geo[j] is None:
+                dij = float(D[i, j])
+            else:
+                dij = _sample_dist(samples[i], samples[j]) - 0.5 * (gap[i] + gap[j])
+            clearance = min(clearance, dij)
+    r = 0.45 * clearance
+    for g in geo:
+        if g is not None:
+            r = min(r, 0.9 * g.curvature_radius)
+    for g in geo:
+        if g is not None:
+            r = min(r, 0.9 * g.self_reach(2.0 * r / 0.9))
+    if not r > 0:
+        raise ConvergenceError(f"tube_field built paths without positive clearance (clearance {clearance:.3g}); "
+                               "move nearly touching points apart")
+    return TubeField(X.copy(), Y.copy(), T, r, tuple(np.asarray(p, dtype=np.float64) for p in paths), clearance)
 
 
 @dataclass(frozen=True)
@@ -193,7 +674,7 @@ class AutonomousResult:
         :math:`\\sup_i |\\Phi_T(x_i) - y_i|`, measured with :func:`flow`.
     field_error : float
         :math:`\\max |V - W\\sigma(A\\cdot + b)|` on fresh test points in the tube cores
-        (distance <= r/4 from a segment, where the trajectories run).
+        (distance <= r/4 from a path, where the trajectories run).
     step1_error : float
         :math:`\\sup_i |x_i(T) - y_i|` for the flow of V itself (DOP853), ~ 0.
     kappa : int
@@ -222,13 +703,13 @@ def autonomous_interpolate(X: Any, Y: Any, *, width: int, T: float = 1.0, random
     .. math:: \\dot x = W\\sigma(Ax + b), \\qquad
               \\min_W \\sum_m |W\\sigma(Az_m + b) - V(z_m)|^2 + \\lambda |W|^2,
 
-    with V the step-1 field of :func:`tube_field` and random hyperplanes (A, b)
-    through the domain.
+    with V the step-1 field of :func:`tube_field` (straight or bent paths), random
+    hyperplanes (A, b) through the tubes and sample points :math:`z_m` in the tube cores.
 
     Parameters
     ----------
     X, Y : arrays (N, d)
-        Inputs and targets (pairwise disjoint segments :math:`[x_i, y_i]`).
+        Inputs and targets (crossing straight paths are bent, see :func:`tube_field`).
     width : int
         Number of neurons P >= 1.
     T : float
@@ -250,7 +731,9 @@ def autonomous_interpolate(X: Any, Y: Any, *, width: int, T: float = 1.0, random
     Raises
     ------
     DatasetError
-        Bad shapes, repeated inputs, meeting paths (see :func:`tube_field`).
+        Bad shapes, repeated inputs or targets (see :func:`tube_field`).
+    ConvergenceError
+        No bent paths could be routed (see :func:`tube_field`).
     ParameterError
         width < 1, T <= 0, num_samples < 1, ridge < 0.
     """
@@ -267,9 +750,9 @@ def autonomous_interpolate(X: Any, Y: Any, *, width: int, T: float = 1.0, random
     lo, hi = field.box
     A = rng.standard_normal((P, d))
     A /= np.linalg.norm(A, axis=1, keepdims=True)
-    centres = field.sample(P, rng, tube_fraction=0.5)  # hyperplanes through the tubes and the box
+    centres = field.sample(P, rng, tube_fraction=1.0)  # hyperplanes through the tubes
     b = -np.sum(A * centres, axis=1)
-    Z = field.sample(M, rng)
+    Z = field.sample(M, rng, tube_fraction=1.0, core=True)  # fit where the trajectories run
     F = np.maximum(Z @ A.T + b, 0.0)  # (M, P)
     V = field(Z)
     lam = math.sqrt(ridge * M)

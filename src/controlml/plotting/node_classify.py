@@ -91,3 +91,34 @@ def plot_error_curve(xs: np.ndarray, errs: dict[str, np.ndarray], *, xlabel: str
     ax.set_title(title)
     ax.legend(fontsize=8)
     return fig
+
+
+def plot_tube_field(field, traj_X: np.ndarray | None = None, *, title: str = "", grid: int = 160):
+    """Fig. 3.3: the paths gamma_i of a 2-D :class:`~controlml.node.TubeField`, its tubes (shaded by
+    |V|, arrows of V) and optionally the trajectories traj_X (K, N, 2) of a fitted NODE (dashed)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    lo, hi = field.box
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
+    Z = np.c_[gx.ravel(), gy.ravel()]
+    V = field(Z)
+    speed = np.linalg.norm(V, axis=1).reshape(gx.shape)
+    ax.contourf(gx, gy, np.ma.masked_less_equal(speed, 0.0), levels=12, cmap="Blues", alpha=0.7)
+    step = max(grid // 24, 1)
+    sub = (slice(None, None, step), slice(None, None, step))
+    U, W = V[:, 0].reshape(gx.shape), V[:, 1].reshape(gx.shape)
+    ax.quiver(gx[sub], gy[sub], U[sub], W[sub], color="0.3", width=0.002)
+    cols = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i in range(field.X.shape[0]):
+        c = cols[i % len(cols)]
+        P = field.path_points(i, 400)
+        ax.plot(P[:, 0], P[:, 1], "-", color=c, lw=1.5, label="paths $\\gamma_i$" if i == 0 else None)
+        if traj_X is not None:
+            ax.plot(traj_X[:, i, 0], traj_X[:, i, 1], "--", color="k", lw=1.0,
+                    label="fitted width-P NODE" if i == 0 else None)
+    ax.plot(field.X[:, 0], field.X[:, 1], "ko", ms=5, label="$x_i$")
+    ax.plot(field.Y[:, 0], field.Y[:, 1], "r*", ms=9, label="$y_i$")
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    return fig

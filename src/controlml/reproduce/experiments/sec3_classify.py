@@ -204,6 +204,59 @@ def _thm34(ctx):
                                          np.log(kappa), np.log(mean), 1), np.log(kappa)))},
                                 title=f"autonomous width-P field, N = {N}, d = {d} (r = {field.r:.2f})"),
                _THM34_CAPTION, tag="rate")
+    # d = 2 with crossing straight paths: the paths are bent (Fig. 3.3)
+    from scipy.integrate import solve_ivp
+    from scipy.interpolate import BSpline
+
+    from controlml.plotting.node_classify import plot_tube_field
+
+    Xc = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    Yc = np.array([[1.0, 2.0], [0.0, 2.0], [3.0, 2.0], [2.0, 2.0]])  # neighbours swap: [x_0,y_0] crosses [x_1,y_1]
+    fc = tube_field(Xc, Yc, T=1.0)
+    Nc = Xc.shape[0]
+    sol = solve_ivp(lambda _t, z: fc(z.reshape(Nc, 2)).ravel(), (0.0, 1.0), Xc.ravel(), method="DOP853",
+                    rtol=1e-10, atol=1e-12)
+    s1c = float(np.max(np.linalg.norm(sol.y[:, -1].reshape(Nc, 2) - Yc, axis=1)) / fc.lengths.max())
+    ctx.check(f"crossing data in d = 2 (N = {Nc}, paths {list(fc.bent)} bent): the integral curves of the bent "
+              "tube field reach y_i at time T (DOP853), sup_i |x_i(T) - y_i| / max_i L_i", 0.0, f"{s1c:.1e}",
+              s1c <= 1e-6)
+    dense = []
+    for Cp in fc.paths:  # independent sampling of the documented B-splines
+        K = Cp.shape[0]
+        if K == 2:
+            dense.append(Cp[0] + np.linspace(0.0, 1.0, 2000)[:, None] * (Cp[1] - Cp[0]))
+        else:
+            kn = np.r_[np.zeros(3), np.arange(K - 2, dtype=float), np.full(3, K - 3.0)]
+            dense.append(BSpline(kn, Cp, 3)(np.linspace(0.0, K - 3.0, 4000)))
+    dmin = min(float(np.min(np.linalg.norm(dense[i][:, None] - dense[j][None], axis=2)))
+               for i in range(Nc) for j in range(i + 1, Nc))
+    ctx.check("bent paths pairwise disjoint: min distance between densely sampled paths (scipy BSpline) >= the "
+              f"reported clearance, and the tubes (r = {fc.r:.3f}) are disjoint", f">= {fc.clearance:.3f}",
+              round(dmin, 4), dmin >= fc.clearance * (1.0 - 1e-9) and dmin > 2.0 * fc.r)
+    Pc = np.array(ctx.size([16, 32, 64, 128, 256], [16, 64]))
+    seeds_c = ctx.size(2, 1)
+    Ec = np.zeros((seeds_c, Pc.size))
+    best = None
+    for k, P in enumerate(ctx.iterate(Pc, "widths (crossing data)")):
+        for s in range(seeds_c):
+            res = autonomous_interpolate(Xc, Yc, width=int(P), T=1.0, random_state=200 + 10 * s + k,
+                                         check_step1=False)
+            assert res.control.num_switches == 0
+            Ec[s, k] = res.max_error  # measured with flow
+            if k == Pc.size - 1 and (best is None or res.max_error < best.max_error):
+                best = res
+    mc = Ec.mean(axis=0)
+    slope_c = float(np.polyfit(np.log(Pc), np.log(mc), 1)[0])
+    ctx.check(f"crossing data: sup_i |Phi_T(x_i) - y_i| of the width-P autonomous NODE fitted to the bent field "
+              f"decreases with P in {Pc.tolist()} (mean of {seeds_c} seeds, measured with flow): first -> last, "
+              f"fitted slope {slope_c:.2f}", "-> 0", f"{mc[0]:.3f} -> {mc[-1]:.3f}",
+              bool(mc[-1] < 0.5 * mc[0] and slope_c < 0))
+    _, trc = flow(best.control, Xc, return_trajectory=True)
+    ctx.figure(plot_tube_field(fc, trc.X, title=f"bent paths and tubes (r = {fc.r:.3f}); width P = {Pc[-1]}: "
+                                                f"error {best.max_error:.3f}"),
+               "Fig. 3.3: crossing straight paths in d = 2 are bent into disjoint C^2 paths; the tube field V "
+               "(shaded: |V|, arrows) carries x_i to y_i in time T; dashed: trajectories of the fitted "
+               "autonomous width-P NODE.", tag="bent")
     # high dimensions: d > N and P >= N -> L = 0 (interpolate's one-phase construction)
     ok = True
     rows = []
