@@ -285,7 +285,7 @@ def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, c: float) -> li
     E = np.vstack([X, Y])
     lo, hi = E.min(axis=0), E.max(axis=0)
     ext = float(np.max(hi - lo))
-    margin = 0.3 * ext + 4.0 * c
+    margin = 0.2 * ext + 4.0 * c
     lo, hi = lo - margin, hi + margin
     h = min(c / 4.0, ext / 40.0)
     nx, ny = (np.ceil((hi - lo) / h).astype(int) + 1).tolist()
@@ -306,27 +306,32 @@ def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, c: float) -> li
     ew = np.linalg.norm(G[ea] - G[eb], axis=1)
     paths = [np.array([X[i], Y[i]]) for i in range(N)]
     placed = [_segment_samples(X[i], Y[i], h / 2.0) for i in np.flatnonzero(keep)]
+    dp_grid = np.full(nx * ny, np.inf)  # distance of the nodes to the placed paths (exact below 4.5 c)
+    for Pp in placed:
+        dp_grid = np.minimum(dp_grid, cKDTree(Pp).query(G, distance_upper_bound=4.5 * c, workers=-1)[0])
     todo = [int(i) for i in np.argsort(np.linalg.norm(Y - X, axis=1), kind="stable") if not keep[i]]
     for n_done, j in enumerate(todo):
         rest = todo[n_done + 1:]
         t_ends = cKDTree(np.vstack([X[rest], Y[rest]])) if rest else None
         t_placed = cKDTree(np.vstack(placed)) if placed else None
 
-        def dists(Q, t_placed=t_placed, t_ends=t_ends):
+        def dists(Q, t_placed=t_placed, t_ends=t_ends):  # exact below 4.5 c and 6 c (inf above)
             far = np.full(Q.shape[0], np.inf)
-            return (t_placed.query(Q)[0] if t_placed is not None else far,
-                    t_ends.query(Q)[0] if t_ends is not None else far)
+            return (t_placed.query(Q, distance_upper_bound=4.5 * c)[0] if t_placed is not None else far,
+                    t_ends.query(Q, distance_upper_bound=6.0 * c)[0] if t_ends is not None else far)
 
-        dp, de = dists(G)
-        slack = np.minimum(dp / c - 1.0, de / (1.5 * c) - 1.0)  # >= 0 on the free nodes
+        de = (t_ends.query(G, distance_upper_bound=6.0 * c, workers=-1)[0] if t_ends is not None
+              else np.full(nx * ny, np.inf))
+        slack = np.minimum(np.minimum(dp_grid / c - 1.0, de / (1.5 * c) - 1.0), 3.0)  # >= 0 on the free nodes
         free = slack >= 0.0
         ok = free[ea] & free[eb]
         pen = 1.0 + 4.0 * np.maximum(0.0, 1.0 - 0.5 * (slack[ea] + slack[eb]) / 3.0) ** 2  # keep off obstacles
         s, t = nx * ny, nx * ny + 1
         rows, cols, w = [ea[ok]], [eb[ok]], [(ew * pen)[ok]]
         for node, p in ((s, X[j]), (t, Y[j])):
-            near = np.asarray(cKDTree(G).query_ball_point(p, 1.5 * h), dtype=int)
-            near = near[free[near]]
+            i0 = np.floor((p - lo) / h).astype(int)
+            box = ids[max(i0[0] - 1, 0):i0[0] + 3, max(i0[1] - 1, 0):i0[1] + 3].ravel()
+            near = box[(np.linalg.norm(G[box] - p, axis=1) <= 1.5 * h) & free[box]]
             rows.append(np.full(near.size, node))
             cols.append(near)
             w.append(np.maximum(np.linalg.norm(G[near] - p, axis=1), 1e-300))
@@ -344,7 +349,7 @@ def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, c: float) -> li
 
         def slack_of(Q, dists=dists):
             a, b = dists(Q)
-            return np.minimum(a / c - 1.0, b / (1.5 * c) - 1.0)
+            return np.minimum(np.minimum(a / c - 1.0, b / (1.5 * c) - 1.0), 3.0)
 
         def clear(i, k, V=V, sl=sl, slack_of=slack_of):
             # no closer to the obstacles than the grid path between the two vertices was
@@ -368,6 +373,7 @@ def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, c: float) -> li
         C, curve = res
         paths[j] = C
         placed.append(curve.points)
+        dp_grid = np.minimum(dp_grid, cKDTree(curve.points).query(G, distance_upper_bound=4.5 * c, workers=-1)[0])
     return paths
 
 

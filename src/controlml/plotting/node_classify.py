@@ -94,8 +94,9 @@ def plot_error_curve(xs: np.ndarray, errs: dict[str, np.ndarray], *, xlabel: str
 
 
 def plot_tube_field(field, traj_X: np.ndarray | None = None, *, title: str = "", grid: int = 160):
-    """Fig. 3.3: the paths gamma_i of a 2-D :class:`~controlml.node.TubeField`, its tubes (shaded by
-    |V|, arrows of V) and optionally the trajectories traj_X (K, N, 2) of a fitted NODE (dashed)."""
+    """Fig. 3.3: the paths gamma_i of a 2-D :class:`~controlml.node.TubeField`, its tubes (shaded
+    by |V|, arrows of V along the paths) and optionally the trajectories traj_X (K, N, 2) of a
+    fitted NODE (dashed)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     lo, hi = field.box
@@ -104,10 +105,12 @@ def plot_tube_field(field, traj_X: np.ndarray | None = None, *, title: str = "",
     V = field(Z)
     speed = np.linalg.norm(V, axis=1).reshape(gx.shape)
     ax.contourf(gx, gy, np.ma.masked_less_equal(speed, 0.0), levels=12, cmap="Blues", alpha=0.7)
-    step = max(grid // 24, 1)
-    sub = (slice(None, None, step), slice(None, None, step))
-    U, W = V[:, 0].reshape(gx.shape), V[:, 1].reshape(gx.shape)
-    ax.quiver(gx[sub], gy[sub], U[sub], W[sub], color="0.3", width=0.002)
+    arrow = 15.0 * float(np.max(field.lengths)) / field.T / max(float(np.max(hi - lo)), 1e-300)
+    for i in range(field.X.shape[0]):  # arrows of V along each path (length ext/15 at the largest speed)
+        Q = field.path_points(i, 14)[1:-1]
+        F = field(Q)
+        ax.quiver(Q[:, 0], Q[:, 1], F[:, 0], F[:, 1], color="0.25", width=0.004, angles="xy",
+                  scale_units="xy", scale=arrow, zorder=3)
     cols = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i in range(field.X.shape[0]):
         c = cols[i % len(cols)]

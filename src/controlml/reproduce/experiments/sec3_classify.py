@@ -234,7 +234,7 @@ def _thm34(ctx):
               f"reported clearance, and the tubes (r = {fc.r:.3f}) are disjoint", f">= {fc.clearance:.3f}",
               round(dmin, 4), dmin >= fc.clearance * (1.0 - 1e-9) and dmin > 2.0 * fc.r)
     Pc = np.array(ctx.size([16, 32, 64, 128, 256], [16, 64]))
-    seeds_c = ctx.size(2, 1)
+    seeds_c = 3
     Ec = np.zeros((seeds_c, Pc.size))
     best = None
     for k, P in enumerate(ctx.iterate(Pc, "widths (crossing data)")):
@@ -245,11 +245,11 @@ def _thm34(ctx):
             Ec[s, k] = res.max_error  # measured with flow
             if k == Pc.size - 1 and (best is None or res.max_error < best.max_error):
                 best = res
-    mc = Ec.mean(axis=0)
+    mc = np.median(Ec, axis=0)  # median: a small random width can blow up outside the tubes
     slope_c = float(np.polyfit(np.log(Pc), np.log(mc), 1)[0])
     ctx.check(f"crossing data: sup_i |Phi_T(x_i) - y_i| of the width-P autonomous NODE fitted to the bent field "
-              f"decreases with P in {Pc.tolist()} (mean of {seeds_c} seeds, measured with flow): first -> last, "
-              f"fitted slope {slope_c:.2f}", "-> 0", f"{mc[0]:.3f} -> {mc[-1]:.3f}",
+              f"decreases with P in {Pc.tolist()} (median of {seeds_c} seeds, measured with flow): first -> last "
+              f"(at most half), fitted slope {slope_c:.2f} < 0", "-> 0", f"{mc[0]:.3f} -> {mc[-1]:.3f}",
               bool(mc[-1] < 0.5 * mc[0] and slope_c < 0))
     _, trc = flow(best.control, Xc, return_trajectory=True)
     ctx.figure(plot_tube_field(fc, trc.X, title=f"bent paths and tubes (r = {fc.r:.3f}); width P = {Pc[-1]}: "
