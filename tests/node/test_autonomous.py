@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.interpolate import BSpline
@@ -105,6 +105,26 @@ def test_bent_lipschitz_bound_holds(crossing):
     assert ratio.max() >= 0.05 * V.lipschitz  # the bound is not vacuous
 
 
+@pytest.mark.slow
+@settings(max_examples=6)
+@given(seed=st.integers(0, 10_000), N=st.integers(3, 5))
+def test_random_planar_data_get_disjoint_paths_that_reach_the_targets(seed, N):
+    """The paper's step 1 as a property: any consistent planar data set gets disjoint paths."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.uniform(size=(N, 2)), rng.uniform(size=(N, 2))
+    try:
+        V = tube_field(X, Y, T=1.0)
+    except ConvergenceError as err:  # documented limit: endpoints far closer than the extent
+        assume("routing grid" not in str(err))
+        raise
+    P = _dense(V)
+    dmin = min(cdist(P[i], P[j]).min() for i in range(N) for j in range(i + 1, N))
+    assert dmin >= V.clearance > 0 and 0 < V.r <= 0.5 * V.clearance
+    sol = solve_ivp(lambda _t, z: V(z.reshape(N, 2)).ravel(), (0, 1.0), X.ravel(), method="DOP853",
+                    rtol=1e-10, atol=1e-12)
+    assert np.max(np.linalg.norm(sol.y[:, -1].reshape(N, 2) - Y, axis=1)) < 1e-6 * V.lengths.max()
+
+
 def test_meeting_segments_in_three_dimensions_are_bent():
     X = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.5, -1.0, 0.0]])
     Y = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.5, 2.0, 0.0]])  # three segments through (0.5, 0.5, 0)
@@ -115,6 +135,15 @@ def test_meeting_segments_in_three_dimensions_are_bent():
     sol = solve_ivp(lambda _t, z: V(z.reshape(3, 3)).ravel(), (0, 1.0), X.ravel(), method="DOP853",
                     rtol=1e-10, atol=1e-12)
     assert np.max(np.linalg.norm(sol.y[:, -1].reshape(3, 3) - Y, axis=1)) < 1e-6 * V.lengths.max()
+
+
+def test_rest_point_on_a_segment_bends_the_segment():
+    X = np.array([[0.0, 0.0], [0.5, 0.5], [2.0, 0.0]])
+    Y = np.array([[1.0, 1.0], [0.5, 0.5], [2.5, 1.0]])  # x_1 = y_1 is a rest point on [x_0, y_0]
+    V = tube_field(X, Y)
+    assert V.bent == (0,)
+    assert np.all(V(X[1:2]) == 0.0)  # the rest point stays
+    assert cdist(_dense(V)[0], X[1:2]).min() >= V.clearance > 2 * V.r
 
 
 def test_straight_paths_unchanged_when_disjoint():
