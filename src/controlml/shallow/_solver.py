@@ -13,7 +13,7 @@ from ._data import check_data, check_eps, lift
 from ._exact import staircase_atoms
 from ._lp import RestrictedMaster, caratheodory_reduce, solve_lp
 from ._network import ShallowNetwork
-from ._oracle import EXACT_MAX_DIM, ascent, eta, exact_oracle
+from ._oracle import EXACT_MAX_DIM, Arrangement, ascent, eta
 
 __all__ = ["SparseFit", "fit_sparse"]
 
@@ -32,7 +32,8 @@ class SparseFit:
         Dual vector :math:`p` of :math:`\max_p\, p^\top Y - \varepsilon\|p\|_1` s.t.
         :math:`\sup_{\theta\in\Omega}|\eta(\theta)|\le 1`, :math:`\eta(\theta)=\sum_i p_i\sigma(\theta\cdot\tilde x_i)`.
     sup_eta : float
-        Best :math:`\sup|\eta|` the oracle found for ``dual``.
+        :math:`\sup|\eta|` for ``dual`` as the oracle bounds it: a certified upper bound
+        for the exact oracle (d <= 2), the best value found by the ascent otherwise.
     lower_bound : float
         :math:`(p^\top Y - \varepsilon\|p\|_1)/\max(1, \mathrm{sup\_eta})`: a certified lower
         bound on val(PRε) when ``bound_kind == "exact"``; an estimate otherwise
@@ -182,6 +183,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
 
     Xt = lift(X)
     D = d + 1
+    arrangement = Arrangement(Xt) if use_exact else None  # the p-independent geometry, once
     atoms0, _ = staircase_atoms(X, rng)
     Theta = np.vstack([atoms0, _unit(rng, N, D)])
     it_range = range(max_iter)
@@ -209,7 +211,8 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         p = lp.p
         col_eta = Phi.T @ p
         if use_exact:  # enumerate the arrangement: every local maximiser of every face
-            T, v, sup_found, exact_done = exact_oracle(Xt, p, k=max_new, tol=tol)
+            T, v, _, sup_found = arrangement(p, k=max_new, tol=tol, enough=2 * max_new)
+            exact_done = True  # sup_found is a certified upper bound of sup |eta|
         else:  # multi-start ascent from near-active columns and the best random directions
             R = _unit(rng, 8 * n_starts, D)
             rv = eta(R, Xt, p)
