@@ -118,7 +118,11 @@ class ClassificationResult:
     detail : dict
         Method details (plan, number of ramps/tents, axis, runs ...).
     status : str
-        ``"classified"`` when ``margin > 0`` and ``num_switches <= bound``, else ``"failed"``.
+        ``"classified"`` when ``margin > 0`` (every point on its side), else ``"failed"``.
+    within_bound : bool
+        ``num_switches <= bound``.  Reported apart from ``status``: a correct control
+        that overruns the bound (only possible for inputs that are not in general
+        position, see the module notes) is still ``"classified"``.
     """
 
     control: Control
@@ -131,6 +135,7 @@ class ClassificationResult:
     method: str = "clusters"
     detail: dict = field(default_factory=dict)
     status: str = "classified"
+    within_bound: bool = True
 
     @property
     def success(self) -> bool:
@@ -158,9 +163,16 @@ def _labels01(labels: Any, N: int) -> np.ndarray:
     raise DatasetError(f"labels must be 0/1 (or booleans); got the values {vals.tolist()}")
 
 
-def _frame(X: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Diagonal scale S and offset o with X = Xn * S + o, Xn in [0, 1]^d (x_d reversed if flip)."""
+def _frame(X: np.ndarray, flip: bool, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal scale S and offset o with X = Xn * S + o, Xn in [0, 1]^d (x_d reversed if flip).
+
+    With ``level``, the range of x_d is widened to hold it: the threshold is then in
+    [0, 1] too, and data that are nearly flat in x_d far from the threshold are not
+    blown up along x_d.
+    """
     lo, hi = X.min(axis=0), X.max(axis=0)
+    if level is not None:
+        lo[-1], hi[-1] = min(lo[-1], level), max(hi[-1], level)
     span = np.where(hi - lo > 0, hi - lo, 1.0)
     S, o = span.copy(), lo.copy()
     if flip:
@@ -345,49 +357,146 @@ def _lp_cluster(M: np.ndarray, H: np.ndarray, rng: np.random.Generator
     return n, -thr, sel
 
 
-def _tent_cluster(M: np.ndarray, idx: np.ndarray, Hpts: np.ndarray, d: int, rng: np.random.Generator):
-    """Choose up to d movers (rows idx of M) and the hyperplane through them; best of a few tries."""
-    for k in range(min(d, idx.size), 0, -1):  # smaller clusters leave freedom in the normal
-        best = _tent_try(M, idx, Hpts, d, rng, k)
-        if best is not None:
-            return best[1:]
-    raise DatasetError("the cluster method needs points in general position (a hyperplane through a "
-                       "cluster of movers passes through a point of the other class)")
+_COND = 1e-10  # see _tent_slabs
+_SAFE = 1e-9  # in the normalised coordinates (data in [0, 1]^d)
+_TILTS = 2.0 ** -np.arange(0.0, 15.0)  # tilts of a (nearly) horizontal cluster hyperplane, largest first
 
 
-def _tent_try(M, idx, Hpts, d, rng, k):
-    best = None
-    tries = 1 if idx.size <= k else 12
-    for t in range(tries):
-        if t == 0:
-            u = np.zeros(d)
-            u[0] = 1.0
+def _tent_normals(C: np.ndarray, d: int, rng: np.random.Generator, P: np.ndarray | None = None) -> np.ndarray:
+    """Candidate unit normals (K, d), n_d >= 0, for a slab around the cluster C (k, d).
+
+    The normals of the hyperplanes through C (the null space of its differences:
+    the unique one for k = d affinely independent points, random ones for k < d),
+    and each of them tilted by :math:`2^{-j}` (j = 0..14) towards random (horizontal
+    and general) directions: when the hyperplane through C is horizontal,
+    :math:`n = e_d` gives no vertical direction :math:`v \\perp n`, and a slightly
+    tilted slab still holds C and misses the harmful points.  With the other
+    points P (harmful and movers), the safe tilts of :func:`_safe_tilts` are added.
+    """
+    k = C.shape[0]
+    if k > 1:
+        D0 = C[1:] - C[0]
+        _, sv, Vt = np.linalg.svd(D0, full_matrices=True)
+        null = Vt[np.sum(sv > 1e-12 * max(sv.max(), 1e-300)):]
+    else:
+        null = np.eye(d)
+    base = null[-1:] if null.shape[0] == 1 else rng.standard_normal((16, null.shape[0])) @ null
+    base = base / np.linalg.norm(base, axis=1, keepdims=True)
+    U = rng.standard_normal((6, d))
+    U[:3, -1] = 0.0  # horizontal tilts: the largest vertical component of v per tilt
+    U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+    tilted = (base[:2, None, None, :] + _TILTS[None, :, None, None] * U[None, None, :, :]).reshape(-1, d)
+    Nc = np.vstack([base, tilted] + ([] if P is None else [_safe_tilts(C, P, base[:2], rng)]))
+    Nc /= np.maximum(np.linalg.norm(Nc, axis=1, keepdims=True), 1e-300)
+    return np.where(Nc[:, -1:] < 0, -Nc, Nc)
+
+
+def _safe_tilts(C: np.ndarray, P: np.ndarray, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Normals n = cos(delta) n0 - sin(delta) u, u a unit vector orthogonal to n0 (lowering n_d).
+
+    For a cluster C on the hyperplane :math:`n_0\\cdot x = h_0` whose nearest other point of
+    P is at distance :math:`g_0 > 0`, the projections on n spread by at most
+    :math:`\\sin\\delta\\,\\rho_C` (:math:`\\rho_C = \\max_i |u\\cdot(c_i - \\bar c)|`) and the
+    other points stay at least :math:`\\cos\\delta\\, g_0 - \\sin\\delta\\,\\rho_P` away, so
+    :math:`\\tan\\delta = g_0 / (4(\\rho_C + \\rho_P))` leaves a slab around C that misses
+    P, with :math:`1 - n_d^2 > 0` even when :math:`n_0 = e_d` (horizontal hyperplane).
+    """
+    d = C.shape[1]
+    out = []
+    cbar = C.mean(axis=0)
+    for n0 in base:
+        v0 = np.eye(1, d, d - 1).ravel() - n0[-1] * n0
+        if np.linalg.norm(v0) > 1e-3:
+            u = v0 / np.linalg.norm(v0)
         else:
             u = rng.standard_normal(d)
-        sel = idx[np.argsort(M[idx] @ u, kind="stable")[:k]]
-        C = M[sel]
-        D0 = C[1:] - C[0] if k > 1 else np.zeros((0, d))
-        if D0.shape[0]:
-            _, sv, Vt = np.linalg.svd(D0, full_matrices=True)
-            null = Vt[np.sum(sv > 1e-12 * max(sv.max(), 1e-300)):]
-        else:
-            null = np.eye(d)
-        cands = [null[-1]] if null.shape[0] == 1 else [null.T @ rng.standard_normal(null.shape[0]) for _ in range(16)]
-        for n in cands:
-            n = n / np.linalg.norm(n)
-            if n[-1] < 0:
-                n = -n
-            vd = 1.0 - n[-1] ** 2
-            if vd < 1e-6:
-                continue
-            h = float(np.mean(C @ n))
-            if np.max(np.abs(C @ n - h)) > 1e-9 * (1 + abs(h)):
-                continue
-            eps = 0.5 * float(np.min(np.abs(Hpts @ n - h))) if Hpts.size else 1.0
-            score = eps * vd
-            if eps > 0 and (best is None or score > best[0]):
-                best = (score, sel, n, h, eps)
-    return best
+            u[-1] = 0.0
+            u -= (u @ n0) * n0
+            u /= max(np.linalg.norm(u), 1e-300)
+        g0 = float(np.min(np.abs((P - cbar) @ n0))) if P.shape[0] else 1.0
+        rho = float(np.max(np.abs((C - cbar) @ u))) + (float(np.max(np.abs((P - cbar) @ u))) if P.shape[0] else 0.0)
+        if g0 > 0:
+            delta = math.atan(g0 / (4.0 * max(rho, 1e-300)))
+            out.append(math.cos(delta) * n0 - math.sin(delta) * u)
+    return np.array(out).reshape(-1, d)
+
+
+def _tent_slabs(C: np.ndarray, R: np.ndarray, Hpts: np.ndarray, Nc: np.ndarray, lift: float, top: int = 4):
+    """Best slabs {|n.x - h| < eps} holding the cluster C, none of Hpts, for the normals Nc.
+
+    For each normal: h is the middle of the cluster's projections (half-spread r),
+    g the distance from h of the nearest harmful projection; a slab needs g > r.
+    The half-width eps is the middle of the widest gap of the list r, the
+    projections of the other remaining movers R falling in (r, g), g: every mover
+    inside (dev <= a < eps) is lifted, with a lift factor eps - dev >= (b - a)/2.
+    Returns [(score, n, h, eps, inside mask over R)] (score = (b - a)/2 * v_d,
+    v_d = 1 - n_d^2 the vertical part of the tent direction), best first.
+
+    Conditioning: a lift by ``lift`` needs the slope :math:`\\beta = \\text{lift}/\\text{score}`;
+    rounding moves the (shear-invariant) projection :math:`n\\cdot x` of a point by about
+    :math:`\\beta\\sqrt{v_d}\\,\\epsilon_{\\rm mach}`, which must stay far below the clearance
+    (b - a)/2 of the slab: slabs with
+    :math:`((b - a)/2)^2\\sqrt{v_d} < 10^{-10}\\,\\text{lift}` are refused (a smaller cluster is
+    used instead; this can only happen for nearly degenerate data).
+    """
+    SC = C @ Nc.T
+    hs = 0.5 * (SC.max(axis=0) + SC.min(axis=0))
+    rs = 0.5 * (SC.max(axis=0) - SC.min(axis=0))
+    DR = np.abs(R @ Nc.T - hs)
+    if Hpts.shape[0]:
+        gs = np.min(np.abs(Hpts @ Nc.T - hs), axis=0)
+    else:
+        gs = DR.max(axis=0) + 2.0  # no harmful point: one slab takes every mover
+    vd = 1.0 - Nc[:, -1] ** 2
+    tol = 1e-9 * (1.0 + np.abs(hs))
+    pre = np.where((gs - rs > tol) & (vd > 1e-12), 0.5 * (gs - rs) * vd, -np.inf)
+    out = []
+    for j in np.argsort(-pre)[:top]:
+        if not np.isfinite(pre[j]):
+            break
+        r, g, dev = rs[j], gs[j], DR[:, j]
+        pts = np.r_[r, np.sort(dev[(dev > r) & (dev < g)]), g]
+        gap = np.diff(pts)
+        i = int(np.argmax(gap))
+        if not gap[i] > tol[j]:
+            continue
+        eps = 0.5 * (pts[i] + pts[i + 1])
+        if (0.5 * gap[i]) ** 2 * math.sqrt(vd[j]) < _COND * lift:
+            continue
+        out.append((0.5 * gap[i] * vd[j], Nc[j], float(hs[j]), float(eps), dev < eps))
+    out.sort(key=lambda t: -t[0] * np.count_nonzero(t[4]))
+    return out
+
+
+def _tent_cluster(Y: np.ndarray, idx: np.ndarray, Hpts: np.ndarray, d: int, rng: np.random.Generator,
+                  lift: float):
+    """A slab (n, h, eps, lifted movers) holding up to d movers (rows idx of Y) and no harmful point.
+
+    Clusters of k = min(d, #idx) movers (the k first along the first axis, then
+    along random directions) are tried first; smaller clusters only when no
+    slab holds any k-cluster tried.  A single mover always has one (distinct points).
+    """
+    R = Y[idx]
+    for k in range(min(d, idx.size), 0, -1):
+        best = None
+        tries = 1 if idx.size <= k else 12
+        for t in range(tries):
+            u = np.eye(1, d, 0).ravel() if t == 0 else rng.standard_normal(d)
+            sel = np.argsort(R @ u, kind="stable")[:k]
+            slabs = _tent_slabs(R[sel], R, Hpts, _tent_normals(R[sel], d, rng, Hpts), lift)
+            if slabs and (best is None or slabs[0][0] * np.count_nonzero(slabs[0][4])
+                          > best[0] * np.count_nonzero(best[4])):
+                best = slabs[0]
+        if best is not None:
+            return best[1:]
+    # a single mover: the best slab without the conditioning floor (never empty for distinct points)
+    for t in range(4):
+        one = R[[0 if t == 0 else int(rng.integers(idx.size))]]
+        slabs = _tent_slabs(one, R, Hpts, _tent_normals(one, d, rng, Hpts), 0.0)
+        if slabs:
+            return slabs[0][1:]
+    raise DatasetError("the cluster method found no slab around a single mover that misses the other class "
+                       "(is a point repeated?)")
 
 
 def _clusters_build(Xn: np.ndarray, lab: np.ndarray, theta: float, tau_hint: float,
@@ -398,7 +507,9 @@ def _clusters_build(Xn: np.ndarray, lab: np.ndarray, theta: float, tau_hint: flo
     ed[-1] = 1.0
     pieces = []
     Y = Xn.copy()
-    if np.any(Y[lab == 0, -1] >= theta):  # compression of everything above ell down to ell
+    # points within _SAFE of the threshold count as on the wrong side (the flow of the
+    # assembled control reproduces these heights only up to rounding)
+    if np.any(Y[lab == 0, -1] >= theta - _SAFE):  # compression of everything above ell down to ell
         ell = min(0.0, theta) - 1.0
         top = float(Y[:, -1].max()) - ell
         K = math.log(2.0 * top / (theta - ell))
@@ -406,7 +517,7 @@ def _clusters_build(Xn: np.ndarray, lab: np.ndarray, theta: float, tau_hint: flo
         pieces.append(("compress", w, a, b))
         Y = _apply_single(Y, w, a, b, 1.0)
     up = theta + 1.0
-    movers = np.flatnonzero((lab == 1) & (Y[:, -1] <= theta))
+    movers = np.flatnonzero((lab == 1) & (Y[:, -1] <= theta + _SAFE))
     harmful = Y[lab == 0]
     remaining = movers.copy()
     nramps = ntents = 0
@@ -427,17 +538,22 @@ def _clusters_build(Xn: np.ndarray, lab: np.ndarray, theta: float, tau_hint: flo
                         w = beta * v
                         pieces.append(("ramp", w, n, b))
                         Y = _apply_shear(Y, w, n, b, 1.0)
-                        remaining = remaining[Y[remaining, -1] <= theta]
+                        remaining = remaining[Y[remaining, -1] <= theta + _SAFE]
                         nramps += 1
                         took = True
         if not took:
-            sel, n, h, eps = _tent_cluster(Y, remaining, harmful, d, rng)
+            n, h, eps, inside = _tent_cluster(Y, remaining, harmful, d, rng,
+                                              up + 0.5 - float(Y[remaining, -1].min()))
+            sel = remaining[inside]
             v = ed - n[-1] * n
-            beta = float(np.max((up - Y[sel, -1]) / (eps * v[-1])))
+            # generic target height (not the same for every tent): later lifts of the
+            # multi-class scheme then meet no lifted points at equal heights
+            target = up + 0.5 * rng.random()
+            beta = float(np.max((target - Y[sel, -1]) / ((eps - np.abs(Y[sel] @ n - h)) * v[-1])))
             for c, sl in ((h - eps, beta), (h, -2 * beta), (h + eps, beta)):
                 pieces.append(("tent", sl * v, n.copy(), -c))
                 Y = _apply_shear(Y, sl * v, n, -c, 1.0)
-            remaining = remaining[Y[remaining, -1] <= theta]
+            remaining = remaining[Y[remaining, -1] <= theta + _SAFE]
             ntents += 1
     return pieces, {"ramps": nramps, "tents": ntents, "movers": int(movers.size),
                     "compression": bool(pieces and pieces[0][0] == "compress")}
@@ -479,14 +595,15 @@ def classify(X: Any, labels: Any, *, method: str = "clusters", T: float = 1.0,
     Returns
     -------
     ClassificationResult
-        ``control``, ``num_switches``, ``bound``, ``bounds``, ``margin``, ``status``.
+        ``control``, ``num_switches``, ``bound``, ``bounds``, ``margin``, ``status``
+        (``"classified"`` iff every point ends on its side) and ``within_bound``
+        (``num_switches <= bound``, reported separately).
 
     Raises
     ------
     DatasetError
         d < 2, labels not binary or of the wrong length, repeated inputs, NaN/inf,
-        points not in general position (clusters) or equal coordinates along every
-        axis (runs).
+        or equal coordinates along every axis (runs).
     ParameterError
         unknown method, T <= 0.
 
@@ -497,7 +614,7 @@ def classify(X: Any, labels: Any, *, method: str = "clusters", T: float = 1.0,
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(size=(20, 3)); labels = np.arange(20) % 2
     >>> res = classify(X, labels, method="clusters", random_state=0)
-    >>> res.status, res.margin > 0, res.num_switches <= res.bound
+    >>> res.status, res.margin > 0, res.within_bound
     ('classified', True, True)
     """
     X = as_points(X, "X")
@@ -514,7 +631,7 @@ def classify(X: Any, labels: Any, *, method: str = "clusters", T: float = 1.0,
 
     best = None
     for flip in (False, True):  # flip: lower class 0 instead of lifting class 1
-        S, o = _frame(X, flip)
+        S, o = _frame(X, flip, 1.0 if method == "clusters" else None)
         Xn = (X - o) / S
         theta = (1.0 - o[-1]) / S[-1]
         labp = lab if not flip else 1 - lab
@@ -554,5 +671,6 @@ def classify(X: Any, labels: Any, *, method: str = "clusters", T: float = 1.0,
     else:
         bound = int(info["plan_bound"])
         bounds = dict(bounds, **{"ours (plan used): 3ceil(M/d)-1, +1 with compression": bound})
-    status = "classified" if (margin > 0 and L <= bound) else "failed"
-    return ClassificationResult(control, lab, final, margin, L, bound, bounds, method, info, status)
+    status = "classified" if margin > 0 else "failed"
+    return ClassificationResult(control, lab, final, margin, L, bound, bounds, method, info, status,
+                                bool(L <= bound))

@@ -65,7 +65,11 @@ class MulticlassResult:
     detail : dict
         Pieces per lift.
     status : str
-        ``"classified"`` when margin > 0 and L <= bound, else ``"failed"``.
+        ``"classified"`` when margin > 0 (every point in its band), else ``"failed"``.
+    within_bound : bool
+        ``num_switches <= bound``, reported apart from ``status`` (a correct control
+        over the bound stays ``"classified"``; see the module notes for when the
+        bound is proved).
     """
 
     control: Control
@@ -77,6 +81,7 @@ class MulticlassResult:
     bound: int
     detail: dict = field(default_factory=dict)
     status: str = "classified"
+    within_bound: bool = True
 
     @property
     def success(self) -> bool:
@@ -102,13 +107,14 @@ def classify_multiclass(X: Any, labels: Any, *, T: float = 1.0, random_state: An
     Returns
     -------
     MulticlassResult
-        ``control``, ``levels``, ``margin``, ``num_switches``, ``bound``, ``status``.
+        ``control``, ``levels``, ``margin``, ``num_switches``, ``bound``, ``status``
+        (``"classified"`` iff every point ends in its band) and ``within_bound``.
 
     Raises
     ------
     DatasetError
         d < 2, labels of the wrong length or with a single class, repeated inputs,
-        NaN/inf, points not in general position.
+        NaN/inf.
     ParameterError
         T <= 0.
 
@@ -119,8 +125,8 @@ def classify_multiclass(X: Any, labels: Any, *, T: float = 1.0, random_state: An
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(size=(30, 3)); labels = np.arange(30) % 3
     >>> res = classify_multiclass(X, labels, random_state=0)
-    >>> res.status, len(res.levels)
-    ('classified', 2)
+    >>> res.status, res.within_bound, len(res.levels)
+    ('classified', True, 2)
     """
     X = as_points(X, "X")
     N, d = X.shape
@@ -144,7 +150,7 @@ def classify_multiclass(X: Any, labels: Any, *, T: float = 1.0, random_state: An
     levels = [1.0]
     per_lift, bound_pieces = [], 0
     for k in range(1, M):
-        S, o = _frame(Xc, False)
+        S, o = _frame(Xc, False, levels[-1])
         Xn = (Xc - o) / S
         theta = (levels[-1] - o[-1]) / S[-1]
         labk = (c >= k).astype(np.int64)
@@ -169,6 +175,6 @@ def classify_multiclass(X: Any, labels: Any, *, T: float = 1.0, random_state: An
     margin = float(np.min(np.minimum(xd - tl[c], tl[c + 1] - xd)))
     L = control.num_switches
     bound = max(bound_pieces - 1, 0)
-    status = "classified" if (margin > 0 and L <= bound) else "failed"
+    status = "classified" if margin > 0 else "failed"
     return MulticlassResult(control, classes, np.array(levels), final, margin, L, bound,
-                            {"pieces_per_lift": per_lift}, status)
+                            {"pieces_per_lift": per_lift}, status, bool(L <= bound))
