@@ -115,7 +115,7 @@ def test_random_planar_data_get_disjoint_paths_that_reach_the_targets(seed, N):
     try:
         V = tube_field(X, Y, T=1.0)
     except ConvergenceError as err:  # documented limit: endpoints far closer than the extent
-        assume("routing grid" not in str(err))
+        assume("could not route the bent paths" not in str(err))
         raise
     P = _dense(V)
     dmin = min(cdist(P[i], P[j]).min() for i in range(N) for j in range(i + 1, N))
@@ -224,12 +224,22 @@ def test_crossing_error_decreases_with_width():
     assert e[1] < 0.5 * e[0]
 
 
+def test_prebuilt_field_is_reused_and_checked(crossing):
+    a = autonomous_interpolate(XC, YC, width=8, T=1.5, random_state=1, check_step1=False, field=crossing)
+    b = autonomous_interpolate(XC, YC, width=8, T=1.5, random_state=1, check_step1=False)
+    assert a.field is crossing and a.max_error == pytest.approx(b.max_error, rel=1e-9)
+    with pytest.raises(ParameterError, match="other data"):
+        autonomous_interpolate(XC, YC, width=8, T=1.0, field=crossing)
+    with pytest.raises(ParameterError, match="TubeField"):
+        autonomous_interpolate(XC, YC, width=8, T=1.5, field="field")
+
+
 def test_data_errors():
     with pytest.raises(DatasetError, match="Y has two equal rows"):
         tube_field(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 1.0]]))
     with pytest.raises(DatasetError, match="x_1 equals y_0"):
         tube_field(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [2.0, 1.0]]))
-    with pytest.raises(ConvergenceError, match="routing grid"):  # endpoints far too close for the grid router
+    with pytest.raises(ConvergenceError, match="could not route"):  # endpoints far too close for the router
         tube_field(np.array([[0.0, 0.0], [1e-5, 0.0]]), np.array([[1e3, 1.0], [-1e3, 1.0]]))
     with pytest.raises(DatasetError, match="equal rows"):
         tube_field(np.array([[0.0, 0.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [2.0, 2.0]]))

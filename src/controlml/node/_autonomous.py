@@ -50,7 +50,7 @@ import scipy.sparse
 from scipy.integrate import solve_ivp
 from scipy.interpolate import BSpline
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
+from scipy.spatial import Delaunay, cKDTree
 
 from .._checks import (
     as_points,
@@ -60,7 +60,7 @@ from .._checks import (
     check_random_state,
     check_same_rows,
 )
-from ..errors import ConvergenceError, DatasetError
+from ..errors import ConvergenceError, DatasetError, ParameterError
 from ._control import Control, Piece
 from ._flow import flow
 
@@ -132,7 +132,7 @@ class _Curve:
         speed = np.linalg.norm(_poly(c, tau)[1], axis=1).reshape(S, -1)
         self.span_lengths = speed @ _GL_W
         self.length = float(self.span_lengths.sum())
-        n = np.maximum(4, np.ceil(self.span_lengths / spacing).astype(int) + 1)
+        n = np.maximum(4, np.ceil(1.25 * speed.max(axis=1) / spacing).astype(int) + 1)  # chords ~<= spacing
         self.u = np.concatenate([k + np.linspace(0.0, 1.0, m, endpoint=(k == S - 1)) for k, m in enumerate(n)])
         self.points = self.at(self.u)
         seg = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
@@ -194,14 +194,16 @@ class _Curve:
         arclength (a bottleneck of the curve), searched up to ``radius``; inf when none."""
         if not math.isfinite(self.curvature_radius):
             return math.inf
-        pairs = self.tree.query_pairs(radius, output_type="ndarray")
+        stride = max(1, int(radius / (8.0 * max(self.spacing, 1e-300))))  # about 16 samples per radius
+        pts, s = self.points[::stride], self.s[::stride]
+        pairs = cKDTree(pts).query_pairs(radius, output_type="ndarray")
         if pairs.size == 0:
             return math.inf
-        far = np.abs(self.s[pairs[:, 0]] - self.s[pairs[:, 1]]) >= math.pi * self.curvature_radius
+        far = np.abs(s[pairs[:, 0]] - s[pairs[:, 1]]) >= math.pi * self.curvature_radius
         if not np.any(far):
             return math.inf
-        dmin = np.linalg.norm(self.points[pairs[far, 0]] - self.points[pairs[far, 1]], axis=1).min()
-        return max(0.5 * (float(dmin) - self.spacing), 0.0)
+        dmin = np.linalg.norm(pts[pairs[far, 0]] - pts[pairs[far, 1]], axis=1).min()
+        return max(0.5 * (float(dmin) - stride * self.spacing), 0.0)
 
 
 def _segment_samples(x: np.ndarray, y: np.ndarray, spacing: float) -> np.ndarray:
@@ -244,14 +246,15 @@ def _round_corners(V: np.ndarray, a: Any) -> np.ndarray:
 def _smooth_polyline(V: np.ndarray, a0: float, ok: Any, spacing: float) -> tuple[np.ndarray, _Curve] | None:
     """Round the corners of V as widely as ``ok(points) -> bool mask`` allows: start from a0 at every
     corner and halve the corners next to violating samples (at most 12 rounds)."""
-    a = np.full(max(V.shape[0] - 2, 0), a0)
+    a = np.broadcast_to(np.asarray(a0, dtype=np.float64), (max(V.shape[0] - 2, 0),)).copy()
+    a_first = a.copy()
     for _ in range(12):
         C = _round_corners(V, a)
         curve = _Curve(C, spacing)
         bad = ~ok(curve.points)
         if not np.any(bad) and curve.min_speed > 0:
             return C, curve
-        if a.size == 0 or a.max() < 1e-6 * a0:
+        if a.size == 0 or np.max(a / a_first) < 1e-3:
             return None
         spans = np.unique(np.minimum(curve.u[bad].astype(int), curve.S - 1)) if np.any(bad) else \
             np.arange(curve.S)
@@ -279,101 +282,131 @@ def _simplify(V: np.ndarray) -> np.ndarray:
     return V[keep]
 
 
-def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, c: float) -> list[np.ndarray]:
-    """Bent paths in d = 2, routed one after the other (see :func:`tube_field`); raises _NoRoute."""
+def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, ce: np.ndarray) -> list[np.ndarray]:
+    """Bent paths in d = 2, routed one after the other (see :func:`tube_field`); raises _NoRoute.
+
+    ``ce`` (2N,): the clearance wanted at each endpoint (rows of X then Y).  The clearance field
+    :math:`c(x) = \\min(c_{\\max}, \\min_e c_e + |x - e|/4)` is small only near close endpoints; the
+    graph is the Delaunay triangulation of nested lattices of step about c(x)/4 (finer near
+    close endpoints) and of the endpoints."""
     N = X.shape[0]
     E = np.vstack([X, Y])
     lo, hi = E.min(axis=0), E.max(axis=0)
     ext = float(np.max(hi - lo))
-    margin = 0.2 * ext + 4.0 * c
+    cmax = max(ext / 16.0, float(ce.max()))
+    margin = 0.2 * ext + 4.0 * cmax
     lo, hi = lo - margin, hi + margin
-    h = min(c / 4.0, ext / 40.0)
-    nx, ny = (np.ceil((hi - lo) / h).astype(int) + 1).tolist()
-    if nx * ny > 4_000_000:
-        raise _NoRoute(-1, f"the routing grid would need {nx} x {ny} nodes (endpoints {3 * c:.2g} apart in a "
-                           f"domain of size {ext:.2g}); rescale the data or spread the points")
-    gx, gy = np.meshgrid(lo[0] + h * np.arange(nx), lo[1] + h * np.arange(ny), indexing="ij")
-    G = np.c_[gx.ravel(), gy.ravel()]
-    ids = np.arange(nx * ny).reshape(nx, ny)
-    ea, eb = [], []
-    for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
-        ya = slice(max(0, -dy), ny - max(0, dy))
-        yb = slice(max(0, dy), ny - max(0, -dy))
-        a, b = ids[0:nx - dx, ya], ids[dx:nx, yb]
-        ea.append(a.ravel())
-        eb.append(b.ravel())
-    ea, eb = np.concatenate(ea), np.concatenate(eb)
-    ew = np.linalg.norm(G[ea] - G[eb], axis=1)
+
+    def cfun(Q):
+        return np.minimum(cmax, np.min(ce[None, :] + 0.25 * np.linalg.norm(Q[:, None, :] - E[None], axis=2), 1))
+
+    h0 = float(ce.min()) / 4.0
+    K = max(int(math.floor(math.log2(cmax / (4.0 * h0)) + 1e-12)), 0)
+    nodes = []
+    for k in range(K + 1):
+        hk = h0 * 2.0 ** k
+        if k == K:
+            n = np.ceil((hi - lo) / hk).astype(int) + 1
+            if n[0] * n[1] > 4_000_000:
+                raise _NoRoute(-1, "the routing lattice would need more than 4 million nodes")
+            idx = np.stack(np.meshgrid(np.arange(n[0]), np.arange(n[1]), indexing="ij"), -1).reshape(-1, 2)
+        else:
+            parts = []
+            for e, c_e in zip(E, ce, strict=False):
+                R = (8.0 * hk - c_e) * 4.0  # c(x) < 4 h_{k+1} only within R of an endpoint
+                if R <= 0:
+                    continue
+                a = np.floor((np.maximum(e - R, lo) - lo) / hk).astype(int)
+                b = np.ceil((np.minimum(e + R, hi) - lo) / hk).astype(int)
+                parts.append(np.stack(np.meshgrid(np.arange(a[0], b[0] + 1), np.arange(a[1], b[1] + 1),
+                                                  indexing="ij"), -1).reshape(-1, 2))
+            if not parts:
+                continue
+            idx = np.unique(np.vstack(parts), axis=0)
+        Q = lo + idx * hk
+        level = np.clip(np.floor(np.log2(cfun(Q) / (4.0 * h0) + 1e-12)), 0, K)
+        nodes.append(Q[level == k])
+    Gn = np.vstack(nodes)
+    near_end = cKDTree(E).query(Gn)[0] < 0.25 * h0
+    G = np.vstack([Gn[~near_end], E])  # the 2N endpoints are the last nodes
+    n_nodes = G.shape[0]
+    if n_nodes > 2_000_000:
+        raise _NoRoute(-1, f"the routing graph would need {n_nodes} nodes")
+    tri = Delaunay(G)
+    sx = tri.simplices
+    ed = np.unique(np.sort(np.vstack([sx[:, [0, 1]], sx[:, [1, 2]], sx[:, [0, 2]]]), axis=1), axis=0)
+    cG = cfun(G)
+    ew = np.linalg.norm(G[ed[:, 0]] - G[ed[:, 1]], axis=1)
+    short = ew <= 0.6 * np.minimum(cG[ed[:, 0]], cG[ed[:, 1]])
+    ea, eb, ew = ed[short, 0], ed[short, 1], ew[short]
     paths = [np.array([X[i], Y[i]]) for i in range(N)]
-    placed = [_segment_samples(X[i], Y[i], h / 2.0) for i in np.flatnonzero(keep)]
-    dp_grid = np.full(nx * ny, np.inf)  # distance of the nodes to the placed paths (exact below 4.5 c)
+    if float(np.linalg.norm(Y - X, axis=1).sum()) / h0 > 2_000_000:  # paths are sampled at step h0
+        raise _NoRoute(-1, "the paths would need more than 2 million samples at the finest step")
+    placed = [_segment_samples(X[i], Y[i], h0) for i in np.flatnonzero(keep)]
+    dp_grid = np.full(n_nodes, np.inf)  # distance of the nodes to the placed paths (exact below 4.5 cmax)
     for Pp in placed:
-        dp_grid = np.minimum(dp_grid, cKDTree(Pp).query(G, distance_upper_bound=4.5 * c, workers=-1)[0])
+        dp_grid = np.minimum(dp_grid, cKDTree(Pp).query(G, distance_upper_bound=4.5 * cmax, workers=-1)[0])
     todo = [int(i) for i in np.argsort(np.linalg.norm(Y - X, axis=1), kind="stable") if not keep[i]]
     for n_done, j in enumerate(todo):
-        rest = todo[n_done + 1:]
-        t_ends = cKDTree(np.vstack([X[rest], Y[rest]])) if rest else None
+        rest = np.array(todo[n_done + 1:], dtype=int)
+        rest_e = np.r_[rest, rest + N]
         t_placed = cKDTree(np.vstack(placed)) if placed else None
 
-        def dists(Q, t_placed=t_placed, t_ends=t_ends):  # exact below 4.5 c and 6 c (inf above)
-            far = np.full(Q.shape[0], np.inf)
-            return (t_placed.query(Q, distance_upper_bound=4.5 * c)[0] if t_placed is not None else far,
-                    t_ends.query(Q, distance_upper_bound=6.0 * c)[0] if t_ends is not None else far)
+        def slack_of(Q, dp=None, t_placed=t_placed, rest_e=rest_e):
+            if dp is None:
+                dp = (t_placed.query(Q, distance_upper_bound=4.5 * cmax)[0] if t_placed is not None
+                      else np.full(Q.shape[0], np.inf))
+            sl = np.minimum(dp / cfun(Q) - 1.0, 3.0)
+            if rest_e.size:
+                de = np.linalg.norm(Q[:, None, :] - E[rest_e][None], axis=2) / (1.5 * ce[rest_e])[None, :]
+                sl = np.minimum(sl, de.min(axis=1) - 1.0)
+            return sl
 
-        de = (t_ends.query(G, distance_upper_bound=6.0 * c, workers=-1)[0] if t_ends is not None
-              else np.full(nx * ny, np.inf))
-        slack = np.minimum(np.minimum(dp_grid / c - 1.0, de / (1.5 * c) - 1.0), 3.0)  # >= 0 on the free nodes
+        slack = slack_of(G, dp_grid)
+        s, t = n_nodes - 2 * N + j, n_nodes - N + j
+        slack[[s, t]] = np.maximum(slack[[s, t]], 0.0)
         free = slack >= 0.0
         ok = free[ea] & free[eb]
         pen = 1.0 + 4.0 * np.maximum(0.0, 1.0 - 0.5 * (slack[ea] + slack[eb]) / 3.0) ** 2  # keep off obstacles
-        s, t = nx * ny, nx * ny + 1
-        rows, cols, w = [ea[ok]], [eb[ok]], [(ew * pen)[ok]]
-        for node, p in ((s, X[j]), (t, Y[j])):
-            i0 = np.floor((p - lo) / h).astype(int)
-            box = ids[max(i0[0] - 1, 0):i0[0] + 3, max(i0[1] - 1, 0):i0[1] + 3].ravel()
-            near = box[(np.linalg.norm(G[box] - p, axis=1) <= 1.5 * h) & free[box]]
-            rows.append(np.full(near.size, node))
-            cols.append(near)
-            w.append(np.maximum(np.linalg.norm(G[near] - p, axis=1), 1e-300))
-        graph = scipy.sparse.coo_matrix((np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))),
-                                        shape=(nx * ny + 2, nx * ny + 2)).tocsr()
+        graph = scipy.sparse.coo_matrix(((ew * pen)[ok], (ea[ok], eb[ok])), shape=(n_nodes, n_nodes)).tocsr()
         dist, pred = dijkstra(graph, directed=False, indices=s, return_predecessors=True)
         if not np.isfinite(dist[t]):
             raise _NoRoute(j, "x and y are separated by the thickened earlier paths")
         chain = [t]
         while chain[-1] != s:
             chain.append(int(pred[chain[-1]]))
-        Gx = np.vstack([G, X[j], Y[j]])
-        V = Gx[chain[::-1]]
-        sl = np.r_[slack, 0.0, 0.0][chain[::-1]]
+        V = G[chain[::-1]]
+        sl = slack[chain[::-1]]
+        cV = cG[chain[::-1]]
 
-        def slack_of(Q, dists=dists):
-            a, b = dists(Q)
-            return np.minimum(np.minimum(a / c - 1.0, b / (1.5 * c) - 1.0), 3.0)
-
-        def clear(i, k, V=V, sl=sl, slack_of=slack_of):
-            # no closer to the obstacles than the grid path between the two vertices was
+        def clear(i, k, V=V, sl=sl, cV=cV, slack_of=slack_of):
+            # no closer to the obstacles than the graph path between the two vertices was
             p, q = V[i], V[k]
-            n = max(2, int(math.ceil(np.linalg.norm(q - p) / (h / 4.0))) + 1)
+            n = max(2, int(math.ceil(np.linalg.norm(q - p) / (0.25 * min(cV[i], cV[k]) / 4.0))) + 1)
             Q = p + np.linspace(0.0, 1.0, n)[:, None] * (q - p)
-            return bool(slack_of(Q).min() >= 0.7 * sl[i:k + 1].min() - h / c)
+            return bool(slack_of(Q).min() >= 0.7 * sl[i:k + 1].min() - 0.3)
 
         out, i = [V[0]], 0  # string pulling: jump to the farthest vertex seen in a straight line
+        keep_i = [0]
         while i < V.shape[0] - 1:
             k = i + 1
             while k + 1 < V.shape[0] and clear(i, k + 1):
                 k += 1
             out.append(V[k])
+            keep_i.append(k)
             i = k
         V = _simplify(np.asarray(out))
-        res = _smooth_polyline(V, 3.0 * c, lambda Q, slack_of=slack_of: slack_of(Q) >= -1.0 / 3.0,
-                               h / 4.0)
+        if float(np.linalg.norm(np.diff(V, axis=0), axis=1).sum()) / h0 > 2_000_000:
+            raise _NoRoute(-1, "the paths would need more than 2 million samples at the finest step")
+        res = _smooth_polyline(V, 3.0 * cfun(V[1:-1]) if V.shape[0] > 2 else 0.0,
+                               lambda Q, slack_of=slack_of: slack_of(Q) >= -1.0 / 3.0, h0)
         if res is None:
             raise _NoRoute(j, "its smoothed route comes too close to another path")
         C, curve = res
         paths[j] = C
         placed.append(curve.points)
-        dp_grid = np.minimum(dp_grid, cKDTree(curve.points).query(G, distance_upper_bound=4.5 * c, workers=-1)[0])
+        dp_grid = np.minimum(dp_grid, cKDTree(curve.points).query(G, distance_upper_bound=4.5 * cmax,
+                                                                   workers=-1)[0])
     return paths
 
 
@@ -545,16 +578,22 @@ def tube_field(X: Any, Y: Any, *, T: float = 1.0) -> TubeField:
     first; never a segment through another path's endpoint) and the others are bent,
     shortest first, each around the paths already placed:
 
-    * d = 2: a shortest path (``scipy.sparse.csgraph.dijkstra``) on an 8-connected grid of
-      step h <= c/3 over the box of the data plus a margin, with the nodes within c of a
-      placed path or within 2c of a later path's endpoint removed
-      (:math:`c = \\tfrac13\\min` (distance between two endpoints, distance of a bent path's
-      endpoint to a straight path)); then string pulling (the farthest vertex in straight
-      view with clearance), and a C^2 clamped cubic B-spline rounding each corner within
-      a <= c/3 of its vertex (a halved until the spline keeps c/2 from the placed paths and
-      c from later endpoints).  In the plane disjoint arcs never disconnect the domain,
-      so a route exists; on a grid it can be blocked when thickened paths close a narrow
-      passage: then c is halved (twice) before giving up.
+    * d = 2: each endpoint e gets a clearance :math:`c_e` (a quarter of its distance to the
+      other pairs' endpoints; for a bent pair's endpoint at most a third of its distance to
+      a straight path), and the clearance field is
+      :math:`c(x) = \\min(c_{\\max}, \\min_e c_e + |x - e|/4)`, small only near close
+      endpoints.  The graph is the Delaunay triangulation (``scipy.spatial.Delaunay``) of
+      nested lattices of step about c(x)/4 (finer near close endpoints) over the box of the
+      data plus a margin, and of the endpoints; edges longer than 0.6 c are dropped.  A route
+      is a shortest path (``scipy.sparse.csgraph.dijkstra``) through the nodes at least c(x)
+      from the placed paths and 1.5 c_e from every later endpoint e, with edge weights that
+      grow near these obstacles (the route keeps to the middle of the free corridors).  Then
+      string pulling (jump to the farthest vertex in straight view that is not closer to the
+      obstacles) and a C^2 clamped cubic B-spline rounding each corner (the rounding of a
+      corner, first 3 c, is halved until the spline keeps 2c/3 from the placed paths and
+      c_e from the later endpoints).  In the plane disjoint arcs never disconnect the domain,
+      so a route exists; on the lattice it can be blocked when thickened paths close a
+      narrow passage: then every c_e is halved (twice) before giving up.
     * d >= 3: a smoothed detour through the best of 48 random waypoints off the midpoint
       (generic detours miss every other curve in d >= 3).
 
@@ -575,9 +614,10 @@ def tube_field(X: Any, Y: Any, *, T: float = 1.0) -> TubeField:
     DatasetError
         Shapes, NaN, repeated inputs or targets, an input equal to another pair's target.
     ConvergenceError
-        The router found no route with positive clearance (d = 2: the endpoints are
-        extremely close compared with the data's extent, or thickened paths enclose an
-        endpoint even at the finest clearance; d >= 3: no random detour clears the others).
+        The router found no route with positive clearance (d = 2: endpoints so close compared
+        with the data's extent that the paths would need more than 2 million samples or the
+        lattice more than 4 million nodes, or thickened paths enclose an endpoint even at a
+        quarter of the clearance; d >= 3: no random detour clears the others).
     """
     X = as_points(X, "X", min_dim=2)
     Y = as_points(Y, "Y", dim=X.shape[1])
@@ -619,14 +659,15 @@ def tube_field(X: Any, Y: Any, *, T: float = 1.0) -> TubeField:
             keep[i] = True
     if d == 2:
         dE = np.linalg.norm(E[:, None] - E[None, :], axis=2)
-        same = owner[:, None] == owner[None, :]
-        c = 0.25 * float(dE[~same].min())  # endpoint discs of radius 1.5c leave passages of width c
-        for i in np.flatnonzero(keep):
-            ends = np.vstack([X[~keep], Y[~keep]])
-            c = min(c, float(_point_seg_dist(ends, X[i], Y[i]).min()) / 3.0)
+        dE[owner[:, None] == owner[None, :]] = np.inf
+        delta = dE.min(axis=1)  # each endpoint's distance to the other pairs' endpoints
+        bent_e = ~np.r_[keep, keep]
+        for i in np.flatnonzero(keep):  # a bent pair's endpoint keeps 3c from the straight paths
+            delta[bent_e] = np.minimum(delta[bent_e], 4.0 / 3.0 * _point_seg_dist(E[bent_e], X[i], Y[i]))
+        ce = 0.25 * delta  # endpoint discs of radius 1.5 c_e leave passages between them
         for attempt in range(3):
             try:
-                paths = _route_plane(X, Y, keep, c / 2 ** attempt)
+                paths = _route_plane(X, Y, keep, ce / 2 ** attempt)
                 break
             except _NoRoute as err:
                 if err.i < 0 or attempt == 2:
@@ -634,7 +675,9 @@ def tube_field(X: Any, Y: Any, *, T: float = 1.0) -> TubeField:
                         f"tube_field could not bend the path of x_{err.i} (x_{err.i} = {X[err.i].tolist()} -> "
                         f"y_{err.i} = {Y[err.i].tolist()}): {err.why}. Try reordering the data, moving "
                         "nearly touching points apart, or embedding the data in d >= 3" if err.i >= 0 else
-                        f"tube_field could not route the bent paths: {err.why}") from None
+                        f"tube_field could not route the bent paths: {err.why} (clearance "
+                        f"{float(ce.min()):.2g} needed near the closest endpoints, in a domain of size "
+                        f"{float(np.max(E.max(0) - E.min(0))):.2g}); rescale the data or spread the points") from None
     else:
         try:
             paths = _route_detour(X, Y, keep)
@@ -703,7 +746,7 @@ class AutonomousResult:
 
 def autonomous_interpolate(X: Any, Y: Any, *, width: int, T: float = 1.0, random_state: Any = None,
                            num_samples: int | None = None, ridge: float = 1e-10,
-                           check_step1: bool = True) -> AutonomousResult:
+                           check_step1: bool = True, field: TubeField | None = None) -> AutonomousResult:
     """Constant controls (W, A, b) of width P whose flow nearly interpolates the data (Thm 3.4).
 
     .. math:: \\dot x = W\\sigma(Ax + b), \\qquad
@@ -728,6 +771,9 @@ def autonomous_interpolate(X: Any, Y: Any, *, width: int, T: float = 1.0, random
         Ridge parameter :math:`\\lambda` (relative to the number of samples), >= 0.
     check_step1 : bool
         Integrate V with DOP853 to certify step 1 (``step1_error``).
+    field : TubeField, optional
+        The step-1 field ``tube_field(X, Y, T=T)`` built once and reused (e.g. across widths);
+        it must have been built from the same X, Y and T.
 
     Returns
     -------
@@ -741,16 +787,24 @@ def autonomous_interpolate(X: Any, Y: Any, *, width: int, T: float = 1.0, random
     ConvergenceError
         No bent paths could be routed (see :func:`tube_field`).
     ParameterError
-        width < 1, T <= 0, num_samples < 1, ridge < 0.
+        width < 1, T <= 0, num_samples < 1, ridge < 0, a ``field`` built from other data.
     """
     P = check_int(width, "width", minimum=1)
-    field = tube_field(X, Y, T=T)
+    if field is None:
+        field = tube_field(X, Y, T=T)
+    else:
+        if not isinstance(field, TubeField):
+            raise ParameterError(f"field must be a TubeField from tube_field(X, Y, T=T); got {type(field).__name__}")
+        Xc = as_points(X, "X", min_dim=2)
+        Yc = as_points(Y, "Y", dim=Xc.shape[1])
+        if (Xc.shape != field.X.shape or Yc.shape != field.Y.shape or not np.array_equal(Xc, field.X)
+                or not np.array_equal(Yc, field.Y) or check_positive(T, "T") != field.T):
+            raise ParameterError("field was built from other data: pass the TubeField of tube_field(X, Y, T=T) "
+                                 "for these X, Y and T, or leave field=None")
     X, Y, T = field.X, field.Y, field.T
     N, d = X.shape
     M = max(20 * P, 2000) if num_samples is None else check_int(num_samples, "num_samples", minimum=1)
     if not (isinstance(ridge, int | float) and ridge >= 0 and math.isfinite(ridge)):
-        from ..errors import ParameterError
-
         raise ParameterError(f"ridge must be a finite number >= 0; got {ridge!r}")
     rng = check_random_state(random_state)
     lo, hi = field.box

@@ -207,6 +207,7 @@ def _thm34(ctx):
     # d = 2 with crossing straight paths: the paths are bent (Fig. 3.3)
     from scipy.integrate import solve_ivp
     from scipy.interpolate import BSpline
+    from scipy.spatial import cKDTree
 
     from controlml.plotting.node_classify import plot_tube_field
 
@@ -228,8 +229,7 @@ def _thm34(ctx):
         else:
             kn = np.r_[np.zeros(3), np.arange(K - 2, dtype=float), np.full(3, K - 3.0)]
             dense.append(BSpline(kn, Cp, 3)(np.linspace(0.0, K - 3.0, 4000)))
-    dmin = min(float(np.min(np.linalg.norm(dense[i][:, None] - dense[j][None], axis=2)))
-               for i in range(Nc) for j in range(i + 1, Nc))
+    dmin = min(float(cKDTree(dense[j]).query(dense[i])[0].min()) for i in range(Nc) for j in range(i + 1, Nc))
     ctx.check("bent paths pairwise disjoint: min distance between densely sampled paths (scipy BSpline) >= the "
               f"reported clearance, and the tubes (r = {fc.r:.3f}) are disjoint", f">= {fc.clearance:.3f}",
               round(dmin, 4), dmin >= fc.clearance * (1.0 - 1e-9) and dmin > 2.0 * fc.r)
@@ -240,7 +240,7 @@ def _thm34(ctx):
     for k, P in enumerate(ctx.iterate(Pc, "widths (crossing data)")):
         for s in range(seeds_c):
             res = autonomous_interpolate(Xc, Yc, width=int(P), T=1.0, random_state=200 + 10 * s + k,
-                                         check_step1=False)
+                                         check_step1=False, field=fc)
             assert res.control.num_switches == 0
             Ec[s, k] = res.max_error  # measured with flow
             if k == Pc.size - 1 and (best is None or res.max_error < best.max_error):
