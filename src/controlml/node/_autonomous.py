@@ -11,9 +11,9 @@ built here:
    :math:`\\gamma_i` (Fig. 3.3).  A straight path :math:`[x_i, y_i]` is kept when
    it meets no other path (always for generic data in d >= 3); the others are
    *bent* (see :func:`tube_field`): routed one after the other around the
-   thickened earlier paths (a shortest path on a grid in d = 2, a detour through
-   a random waypoint in d >= 3), shortened by string pulling and smoothed into a
-   :math:`C^2` clamped cubic B-spline.  With the tube radius r below half the
+   thickened earlier paths (in d = 2 a shortest path on a Delaunay graph refined
+   near close endpoints, shortened by string pulling; in d >= 3 a detour through a
+   random waypoint) and smoothed into a :math:`C^2` clamped cubic B-spline.  With the tube radius r below half the
    smallest distance between two paths and below the reach of every path,
 
    .. math:: V(x) = \\sum_i \\psi\\bigl(\\operatorname{dist}(x, \\gamma_i)/r\\bigr)\\,
@@ -387,13 +387,11 @@ def _route_plane(X: np.ndarray, Y: np.ndarray, keep: np.ndarray, ce: np.ndarray)
             return bool(slack_of(Q).min() >= 0.7 * sl[i:k + 1].min() - 0.3)
 
         out, i = [V[0]], 0  # string pulling: jump to the farthest vertex seen in a straight line
-        keep_i = [0]
         while i < V.shape[0] - 1:
             k = i + 1
             while k + 1 < V.shape[0] and clear(i, k + 1):
                 k += 1
             out.append(V[k])
-            keep_i.append(k)
             i = k
         V = _simplify(np.asarray(out))
         if float(np.linalg.norm(np.diff(V, axis=0), axis=1).sum()) / h0 > 2_000_000:
