@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.interpolate import BSpline
+from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from controlml.errors import ConvergenceError, DatasetError, ParameterError
@@ -83,6 +84,21 @@ def test_bent_field_equals_path_velocity_on_the_path(crossing):
         expected = V.lengths[i] / V.T * dP / np.linalg.norm(dP, axis=1, keepdims=True)
         np.testing.assert_allclose(V(P), expected, atol=1e-9 * V.lengths[i])
     assert np.all(V(np.array([[10.0, 10.0], [-5.0, 0.0]])) == 0.0)
+
+
+def test_bent_sample_and_box(crossing):
+    V = crossing
+    rng = np.random.default_rng(5)
+    Z = V.sample(2000, rng, tube_fraction=1.0, core=True)
+    D = _dense(V)
+    gap = max(np.linalg.norm(np.diff(p, axis=0), axis=1).max() for p in D)
+    P = np.vstack(D)
+    dist = cKDTree(P).query(Z)[0]
+    assert dist.max() <= 0.25 * V.r + 0.5 * gap  # in the cores
+    assert np.all(np.linalg.norm(V(Z), axis=1) > 0.8 * V.lengths.min() / V.T)  # psi(1/4) > 0.87
+    lo, hi = V.box
+    assert np.all(P >= lo) and np.all(P <= hi)
+    assert np.all(V.sample(500, rng, tube_fraction=0.0) >= lo)
 
 
 def test_bent_integral_curves_reach_the_targets(crossing):
