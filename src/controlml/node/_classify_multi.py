@@ -17,12 +17,26 @@ never move the points of classes < k (at k = 1 one compression piece first bring
 everything below 1 when class 0 is not already there).  The next level is
 :math:`t_{k+1} = \\max_{c_i = k}\\Phi(x_i)^{(d)} + 1`: every class <= k lies below it and
 is left in place by the later lifts, so class k stays in :math:`(t_k, t_{k+1})`.
-Only tents are used here (not the one-piece ramps): a tent moves its cluster
-rigidly, which keeps the levels of moderate size (ramps lift by amounts
-proportional to the distance to their hyperplane and make later steps
-ill-conditioned).  Switches:
+Only tents are used here (not the one-piece ramps): a tent lifts its slab by
+at most :math:`\\tau\\beta\\varepsilon`, which keeps the levels of moderate size (ramps lift
+by amounts proportional to the distance to their hyperplane and make later
+steps ill-conditioned).  Each tent lifts its movers to or above a random height
+in :math:`[t_k + 1, t_k + 1.5]` (normalised units; one of them lands on it): with one
+common target, movers
+lifted by different tents ended at equal heights, so at the next level the
+hyperplane through them was horizontal, which is what made the old
+construction fall back to single movers (seed 293, N = 6, d = 2, M = 3: L = 11 > 8);
+horizontal clusters are now also handled by the tilted tents of
+:func:`~controlml.node.classify`.
+
+Switch bound:
 :math:`L \\le \\sum_{k=1}^{M-1} 3\\lceil n_{\\ge k}/d\\rceil - 1` (+1 with the compression),
-:math:`n_{\\ge k}` the number of points of classes >= k.
+:math:`n_{\\ge k}` the number of points of classes >= k.  Proved (as for the binary
+method) when, at the start of each lift k, no point of a class < k lies on the
+hyperplane through d movers (general position of the current points; at k = 1
+these are the inputs, later the random targets make coincidences a null event)
+and no slab fails the rounding floor (nearly degenerate data).  A run outside
+these cases still classifies and reports ``within_bound = False``.
 """
 
 from __future__ import annotations
