@@ -395,8 +395,8 @@ def _tent_normals(C: np.ndarray, d: int, rng: np.random.Generator, P: np.ndarray
     and each of them tilted by :math:`2^{-j}` (j = 0..14) towards random (horizontal
     and general) directions: when the hyperplane through C is horizontal,
     :math:`n = e_d` gives no vertical direction :math:`v \\perp n`, and a slightly
-    tilted slab still holds C and misses the harmful points.  With the other
-    points P (harmful and movers), the safe tilts of :func:`_safe_tilts` are added.
+    tilted slab still holds C and misses the harmful points.  With the harmful
+    points P, the safe tilts of :func:`_safe_tilts` are added.
     """
     k = C.shape[0]
     if k > 1:

@@ -32,10 +32,13 @@ horizontal clusters are now also handled by the tilted tents of
 Switch bound:
 :math:`L \\le \\sum_{k=1}^{M-1} 3\\lceil n_{\\ge k}/d\\rceil - 1` (+1 with the compression),
 :math:`n_{\\ge k}` the number of points of classes >= k.  Proved (as for the binary
-method) when, at the start of each lift k, no point of a class < k lies on the
-hyperplane through d movers (general position of the current points; at k = 1
-these are the inputs, later the random targets make coincidences a null event)
-and no slab fails the rounding floor (nearly degenerate data).  A run outside
+method: a tent lifts every mover it touches above :math:`t_k`, so the remaining
+movers keep their positions of the start of the lift) when, at the start of each
+lift k, the current points are in general position (no d + 1 of them on an affine
+hyperplane; at k = 1 these are the inputs; later ones are the lifted points, at
+random target heights, and we do not prove their general position: we checked
+it empirically, see the tests) and no slab fails the rounding floor of
+:func:`~controlml.node.classify` (nearly degenerate data).  A run outside
 these cases still classifies and reports ``within_bound = False``.
 """
 
