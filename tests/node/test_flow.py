@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from controlml import DatasetError, ParameterError
+from controlml import ConvergenceError, DatasetError, ParameterError
 from controlml.node import Control, Piece, flow, piece_kind
 
 SIGMA = {
@@ -157,3 +157,131 @@ def test_flow_never_modifies_its_input(N):
     before = X.copy()
     out = flow(Control((piece, piece)), X)
     assert np.array_equal(X, before) and not np.array_equal(out, before)
+
+
+# ---------------------------------------------------------------------------------------
+# general width: the vectorised event-driven integrator against an independent computation
+# ---------------------------------------------------------------------------------------
+def cell_reference(piece, x0, gamma=0.0, rtol=1e-12):
+    """DOP853 inside one cell at a time (an affine field there), restarted at every
+    hyperplane crossing, which SciPy's event location finds; returns x(T), #crossings."""
+    W, A, b, T = piece.W, piece.A, piece.b, piece.duration
+    x, t, crossings = np.array(x0, dtype=float), 0.0, 0
+    while True:
+        z = A @ x + b
+        tol = 1e-11 * (np.linalg.norm(x) * np.linalg.norm(A, axis=1) + np.abs(b))
+        dz = A @ (W @ np.where(z > 0, z, gamma * z))
+        pos = (z > tol) | ((np.abs(z) <= tol) & (dz > 0))
+        g = np.where(pos, 1.0, gamma)
+        M, c = (W * g) @ A, (W * g) @ b
+        sgn = np.where(pos, 1.0, -1.0)
+        on = np.abs(z) <= tol  # the plane just crossed: its own event, from z = 0
+        rest = np.flatnonzero(~on)
+        events = [lambda _t, y, j=rest, s=sgn: np.min(s[j] * (A[j] @ y + b[j]), initial=1.0)]
+        events += [lambda _t, y, j=j, s=sgn[j]: s * (A[j] @ y + b[j]) for j in np.flatnonzero(on)]
+        for event in events:
+            event.terminal, event.direction = True, -1
+        sol = solve_ivp(lambda _t, y, M=M, c=c: M @ y + c, (t, T), x, method="DOP853",
+                        rtol=rtol, atol=1e-15, events=events)
+        x, t = sol.y[:, -1], sol.t[-1]
+        if sol.status == 0:
+            return x, crossings
+        crossings += 1
+
+
+def arrangement_piece(rng, P, d=2, T=1.0, wscale=1.0):
+    """Theorem 3.4's setting: random hyperplanes through [0, 1]^d, a small W."""
+    A = rng.standard_normal((P, d))
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    b = -np.einsum("pd,pd->p", A, rng.uniform(0, 1, (P, d)))
+    W = rng.standard_normal((d, P))
+    W *= wscale / np.linalg.norm(W, 2)
+    return Piece(T, W, A, b)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("P, wscale", [(16, 6.0), (128, 1.5)])
+def test_general_width_matches_cellwise_dop853(P, wscale, activation):
+    rng = np.random.default_rng(P + (activation == "relu"))
+    piece = arrangement_piece(rng, P, wscale=wscale)
+    assert piece_kind(piece) == "general"
+    X = rng.uniform(0, 1, (12, 2))
+    ours = flow(piece, X, activation=activation)
+    gamma = 0.0 if activation == "relu" else 0.01
+    crossings = 0
+    for x0, x1 in zip(X, ours, strict=True):
+        ref, k = cell_reference(piece, x0, gamma)
+        crossings += k
+        assert np.abs(x1 - ref).max() <= 1e-10 * (1 + np.abs(ref).max())
+    assert crossings >= 3 * len(X)  # many kinks really were crossed
+
+
+def test_general_width_semigroup_many_hyperplanes():
+    """Splitting a P = 64 piece into 7 unequal parts changes the flow by round-off only."""
+    rng = np.random.default_rng(3)
+    piece = arrangement_piece(rng, 64, wscale=2.0)
+    cuts = np.diff(np.r_[0.0, np.sort(rng.uniform(0, 1, 6)), 1.0])
+    split = Control(tuple(Piece(c, piece.W, piece.A, piece.b) for c in cuts))
+    X = rng.uniform(0, 1, (40, 2))
+    assert np.abs(flow(split, X) - flow(piece, X)).max() <= 1e-12
+
+
+def test_points_on_hyperplanes_and_tangent_grazing():
+    """x' = (-y, x) plus a neuron active above the tangent line y = 1 of the unit circle.
+
+    The unit circle only touches {y = 1} (at (0, 1), tangentially), so its points rotate
+    exactly; a point starting on the touching point, points starting on the rotation's own
+    hyperplanes {x = 0}, {y = 0}, and one grazing the line at t = pi/2 all follow
+    the rotation; a wrong activation at the graze would push them by w = (1, 1).
+    """
+    W = np.array([[0.0, -1.0, 0.0, 1.0, 1.0], [1.0, 0.0, -1.0, 0.0, 1.0]])
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [0.0, 1.0]])
+    piece = Piece(3.0, W, A, [0.0, 0.0, 0.0, 0.0, -1.0])
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0], [0.6, 0.8], [0.0, 0.5]])
+    R = np.array([[np.cos(3.0), -np.sin(3.0)], [np.sin(3.0), np.cos(3.0)]])
+    assert np.abs(flow(piece, X) - X @ R.T).max() <= 1e-13
+
+
+def test_sliding_along_a_hyperplane_with_tangent_field():
+    """On {y = 0} both neurons rest and the drift is tangent: points slide exactly along it."""
+    W = np.array([[0.0, 0.0, 1.0], [-1.0, 1.0, 0.0]])
+    A = np.array([[0.0, 1.0], [0.0, -1.0], [0.0, 0.0]])
+    piece = Piece(2.0, W, A, [0.0, 0.0, 1.0])  # x' = (1, -y)
+    assert piece_kind(piece) == "general"
+    X = np.array([[0.3, 0.0], [-1.0, 0.0], [0.2, 0.5], [0.1, -0.7], [0.0, 1e-300]])
+    expected = np.column_stack([X[:, 0] + 2.0, X[:, 1] * np.exp(-2.0)])
+    assert np.abs(flow(piece, X) - expected).max() <= 1e-14
+    assert np.all(flow(piece, X)[:2, 1] == 0.0)
+
+
+def test_max_events_raises():
+    """The rotation crosses a hyperplane every pi/2: 6 s needs 3 to 4 crossings per point."""
+    W = np.array([[0.0, -1.0, 0.0, 1.0], [1.0, 0.0, -1.0, 0.0]])
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    piece = Piece(6.0, W, A, np.zeros(4))
+    X = np.array([[1.0, 0.5], [0.0, 2.0]])
+    with pytest.raises(ConvergenceError, match="more than 2 hyperplane crossings"):
+        flow(piece, X, max_events=2)
+    R = np.array([[np.cos(6.0), -np.sin(6.0)], [np.sin(6.0), np.cos(6.0)]])
+    assert np.allclose(flow(piece, X, max_events=5), X @ R.T, atol=1e-12)
+    with pytest.raises(ParameterError, match="max_events"):
+        flow(piece, X, max_events=0)
+
+
+def test_regressions_of_the_grid_integrator():
+    """Two cases the former fixed-grid/brentq integrator got wrong, on the same P = 128 field.
+
+    Point 20 of the sample crosses a hyperplane twice between two grid nodes (it was off by
+    4e-8); the second point lies exactly on a hyperplane (z = 0.0), leaves it and comes back:
+    the root at s = 0 stalled the former integrator until max_events.
+    """
+    rng = np.random.default_rng(0)
+    piece = arrangement_piece(rng, 128)
+    x20 = rng.uniform(0, 1, (50, 2))[20]
+    on = np.array([0.8677941157710098, 0.5044772080230684])
+    assert np.min(np.abs(piece.A @ on + piece.b)) == 0.0
+    short = Piece(0.9574195075127673, piece.W, piece.A, piece.b)
+    for p, x0 in ((piece, x20), (short, on)):
+        ref, crossings = cell_reference(p, x0)
+        assert crossings >= 2
+        assert np.abs(flow(p, x0[None]) - ref).max() <= 1e-12
