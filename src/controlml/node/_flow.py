@@ -109,6 +109,7 @@ _THETA = 0.5
 _SAMPLES = 8
 _ZTOL = 1e-12  # relative band around a hyperplane inside which a point counts as on it
 _EPS = np.finfo(float).eps
+_NEIGHBOURS = 32  # hyperplanes per neighbour list (the rest is certified far away)
 
 
 def _bnorm(B: np.ndarray) -> np.ndarray:
@@ -185,33 +186,75 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
     pat = np.zeros((N, A.shape[0]), dtype=bool)
     B = np.zeros((N, d + 1, d + 1))
     bnorm = np.zeros(N)
-    fresh = np.ones(N, dtype=bool)  # pattern to be recomputed (start, after an event)
-    dirty = np.zeros(N, dtype=bool)  # B to be rebuilt from the pattern
+    fresh = np.zeros(N, dtype=bool)  # pattern to be updated (after an event)
+    dirty = np.ones(N, dtype=bool)  # B to be rebuilt from the pattern
     hcap = np.full(N, np.inf)
     hmin = 1e-13 * tau
     sgrid = np.arange(S + 1) / S
     delta = 1.0 / S
     WAb = (W.T[:, :, None] * np.hstack([A, b[:, None]])[:, None, :]).reshape(A.shape[0], -1)
+    # pattern: the side of each hyperplane, or for a point on it (|z| <= zs) the side
+    # dz/dt = a_j . f(x) points to (f is continuous: any pattern gives the same dz/dt)
+    Z = X @ A.T + b
+    zs = _ZTOL * (np.linalg.norm(X, axis=1)[:, None] * anorm + absb + 1e-300)
+    pat[:] = Z > zs
+    bi, bj = np.nonzero(np.abs(Z) <= zs)
+    if bi.size:
+        pat[bi, bj] = np.einsum("md,md->m", _sigma_pl(Z[bi], gamma) @ W.T, A[bj]) > 0
+    del Z, zs
+    # neighbour lists: the k nearest hyperplanes of an anchor xa; all others lie at least rho
+    # from it, so while a step moves a point less than rho - |x - xa| only the list can be met
+    P = A.shape[0]
+    k_nb = min(P, _NEIGHBOURS)
+    nbr = np.zeros((N, k_nb), dtype=np.int64)
+    rho = np.full(N, -1.0)
+    xa = np.zeros((N, d))
+    with np.errstate(divide="ignore"):
+        ainv = np.where(anorm > 0, 1.0 / anorm, np.inf)
     active = np.arange(N)
     while active.size:
         i = active
         n = i.size
         x0 = Y[i, :d]
-        Z0 = x0 @ A.T + b  # (n, P)
-        zs = _ZTOL * (np.linalg.norm(x0, axis=1)[:, None] * anorm + absb + 1e-300)
+        moved = np.linalg.norm(x0 - xa[i], axis=1)
+        rb = np.flatnonzero(moved > 0.5 * rho[i])
+        if rb.size:
+            ir = i[rb]
+            if k_nb < P:
+                dist = np.abs(x0[rb] @ A.T + b) * ainv
+                part = np.argpartition(dist, k_nb, axis=1)
+                nbr[ir] = part[:, :k_nb]
+                rho[ir] = dist[np.arange(rb.size), part[:, k_nb]]
+            else:
+                nbr[ir] = np.arange(P)
+                rho[ir] = np.inf
+            xa[ir] = x0[rb]
+            moved[rb] = 0.0
+            dirty[ir] = True  # B from scratch now and then: no drift of the rank-one updates
+        nb = nbr[i]
+        Al = A[nb]  # (n, k, d)
+        Z0 = np.einsum("nkd,nd->nk", Al, x0) + b[nb]
+        anl = anorm[nb]
+        zs = _ZTOL * (np.linalg.norm(x0, axis=1)[:, None] * anl + absb[nb] + 1e-300)
         fr = np.flatnonzero(fresh[i])
         if fr.size:
-            # pattern: the side of each hyperplane, or for a point on it (|z| <= zs) the
-            # side dz/dt = a_j . f(x) points to (f is continuous: any pattern gives it)
-            Zf = Z0[fr]
-            posf = Zf > zs[fr]
-            bi, bj = np.nonzero(np.abs(Zf) <= zs[fr])
+            # after an event only hyperplanes in the band |z| <= zs can change side
+            # the field is continuous, so f(x) = B y with the pattern of the cell just left
+            bi, bl = np.nonzero(np.abs(Z0[fr]) <= zs[fr])
             if bi.size:
-                F = _sigma_pl(Zf[bi], gamma) @ W.T
-                posf[bi, bj] = np.einsum("md,md->m", F, A[bj]) > 0
-            pat[i[fr]] = posf
+                m = i[fr[bi]]
+                F = np.einsum("mij,mj->mi", B[m, :d, :], Y[m])
+                j = nb[fr[bi], bl]
+                new = np.einsum("md,md->m", F, Al[fr[bi], bl]) > 0
+                ch = new != pat[m, j]
+                pat[m, j] = new
+                if ch.any():
+                    # rank-one updates B += (g_new - g_old) w_j (a_j | b_j)
+                    sg = np.where(new[ch], 1.0 - gamma, gamma - 1.0)
+                    np.add.at(B, (m[ch], slice(0, d), slice(None)),
+                              sg[:, None, None] * WAb[j[ch]].reshape(-1, d, d + 1))
+                    bnorm[m] = _bnorm(B[m])
             fresh[i[fr]] = False
-            dirty[i[fr]] = True
         r = i[dirty[i]]
         if r.size:
             # [M | c] = sum_j g_j w_j (a_j | b_j): one product for all points
@@ -233,19 +276,28 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
                 break
         V = np.stack(terms, axis=1)  # (n, K, d+1)
         K = V.shape[1]
-        pati = pat[i]
+        # stay inside the neighbour list's safe radius: |x(s) - x0| <= s * reach
+        reach = np.linalg.norm(V[:, 1:, :d], axis=2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s_nb = np.where(reach > 0, 0.99 * (rho[i] - moved) / reach, 1.0)
+        s_nb = np.clip(s_nb, 0.0, 1.0)
+        far = s_nb < 1.0
+        if far.any():
+            V[far] *= (s_nb[far, None] ** np.arange(K))[:, :, None]
+            h = np.where(far, h * s_nb, h)
+        pati = pat[i[:, None], nb]
         U0 = np.where(pati, Z0, -Z0)  # > 0 on the side of the pattern
         # u_j(s) = sgn_j z_j(x(s h)) lies between the quadratics U0 + L s -/+ |a_j| R2 s^2
-        Z1 = Z0 + V[:, 1, :d] @ A.T
+        Z1 = Z0 + np.einsum("nkd,nd->nk", Al, V[:, 1, :d])
         U1 = np.where(pati, Z1, -Z1)  # U0 + L
         R2 = np.linalg.norm(V[:, 2:, :d], axis=2).sum(axis=1) if K > 2 else np.zeros(n)
-        pi, pj = np.nonzero((U0 < -zs) | (U1 < anorm * R2[:, None] - zs))
+        pi, pl = np.nonzero((U0 < -zs) | (U1 < anl * R2[:, None] - zs))
         # the first time the upper quadratic reaches -zs: some hyperplane is surely crossed by
         # then, so the step is cut there (V_k scales as h^k) and only hyperplanes whose lower
         # quadratic reaches -zs earlier are candidates
         if pi.size:
-            U0p, zsp = U0[pi, pj], zs[pi, pj]
-            Lp, aR2p, c0 = U1[pi, pj] - U0p, anorm[pj] * R2[pi], U0p + zsp
+            U0p, zsp = U0[pi, pl], zs[pi, pl]
+            Lp, aR2p, c0 = U1[pi, pl] - U0p, anl[pi, pl] * R2[pi], U0p + zsp
             disc = Lp * Lp - 4.0 * aR2p * c0
             with np.errstate(divide="ignore", invalid="ignore"):
                 s_up = np.where((Lp < 0) & (disc >= 0),
@@ -259,13 +311,14 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
                 h = np.where(short, h * s_cap, h)
                 sp = s_cap[pi]
                 keep = np.minimum(U0p, U0p + Lp * sp - aR2p * sp * sp) < -zsp
-                pi, pj, zsp = pi[keep], pj[keep], zsp[keep]
+                pi, pl, zsp = pi[keep], pl[keep], zsp[keep]
         # first sample index (1..S) at which each pair crosses or is not certified; S+1: never
         lstar = np.full(n, S + 1)
         if pi.size:
+            pj = nb[pi, pl]
             C = np.einsum("mkd,md->mk", V[pi, :, :d], A[pj])
             C[:, 0] += b[pj]
-            C[~pati[pi, pj]] *= -1.0
+            C[~pati[pi, pl]] *= -1.0
             pw = sgrid[None, :] ** np.arange(K)[:, None]  # (K, S+1)
             Us = C @ pw
             dUs = (C[:, 1:] * np.arange(1, K)) @ pw[:K - 1]
