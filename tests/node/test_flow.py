@@ -285,3 +285,17 @@ def test_regressions_of_the_grid_integrator():
         ref, crossings = cell_reference(p, x0)
         assert crossings >= 2
         assert np.abs(flow(p, x0[None]) - ref).max() <= 1e-12
+
+
+def test_point_where_many_hyperplanes_meet():
+    """40 hyperplanes through c: c is an equilibrium (every z_j = 0); the others still exact."""
+    rng = np.random.default_rng(5)
+    c = np.array([0.5, 0.5])
+    A = rng.standard_normal((40, 2))
+    piece = Piece(1.0, rng.standard_normal((2, 40)) * 0.5, A, -A @ c)
+    X = np.vstack([c, rng.uniform(0, 1, (6, 2))])
+    out = flow(piece, X)
+    assert np.array_equal(out[0], c)
+    for x0, x1 in zip(X[1:], out[1:], strict=True):
+        ref, _ = cell_reference(piece, x0)
+        assert np.abs(x1 - ref).max() <= 1e-10 * (1 + np.abs(ref).max())

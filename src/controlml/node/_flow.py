@@ -170,11 +170,16 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
     All points advance together.  Point i carries its activation pattern g_i, the
     augmented matrix B_i of its cell and a step h_i <= THETA / ||B_i||_1; one step is the
     Taylor polynomial of expm(B_i s h_i) y_i (Krylov vectors of all points at once).
-    A hyperplane j can be crossed during the step only if |z_ij| <= |a_j| sum_k ||V_k||;
+    Each point keeps a list of its 32 nearest hyperplanes, all others being at least rho
+    away from the list's anchor; steps are cut to stay inside that radius, so the work per
+    step does not grow with P.  Along a step u_j(s) = +-z_j lies between the quadratics
+    u_j(0) + L_j s -/+ |a_j| sum_{k>=2} ||V_k|| s^2: the step is cut where the upper one
+    surely crosses, and only the pairs whose lower one crosses earlier are candidates;
     those few pairs are sampled on the step, the first sign change against the pattern is
     located to ~1 ulp (vectorised safeguarded Newton on the polynomial), and between two
     samples a second-derivative bound certifies that no crossing was stepped over (else
-    the step is cut).  The pattern is then recomputed from the sign of z and of dz/dt.
+    the step is cut).  The pattern is then updated from the sign of dz/dt on the
+    hyperplanes reached (rank-one changes of B).
     """
     N, d = X.shape
     S = _SAMPLES
@@ -223,9 +228,16 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
             if k_nb < P:
                 dist = np.abs(x0[rb] @ A.T + b) * ainv
                 part = np.argpartition(dist, k_nb, axis=1)
-                nbr[ir] = part[:, :k_nb]
-                rho[ir] = dist[np.arange(rb.size), part[:, k_nb]]
-            else:
+                rho_new = dist[np.arange(rb.size), part[:, k_nb]]
+                if np.any(rho_new <= 0):  # a point on more than k_nb hyperplanes: no lists
+                    k_nb = P
+                    nbr = np.tile(np.arange(P), (N, 1))
+                    rho[:] = np.inf
+                    rb, ir = np.arange(n), i
+                else:
+                    nbr[ir] = part[:, :k_nb]
+                    rho[ir] = rho_new
+            if k_nb == P:
                 nbr[ir] = np.arange(P)
                 rho[ir] = np.inf
             xa[ir] = x0[rb]
@@ -505,7 +517,8 @@ def flow(control: Control | Piece, X: Any, *, activation: str = "relu",
     rtol, atol : float
         Tolerances of DOP853 (smooth activations only).
     max_events : int
-        Guard on hyperplane crossings per piece (general ReLU pieces).
+        Guard on the hyperplane crossings of one point within one piece (general
+        ReLU pieces); more raise :class:`~controlml.errors.ConvergenceError`.
 
     Returns
     -------
@@ -526,6 +539,8 @@ def flow(control: Control | Piece, X: Any, *, activation: str = "relu",
     ------
     DatasetError
         X is not a finite (N, d) array with d = control.dim.
+    ConvergenceError
+        A point crosses more than ``max_events`` hyperplanes in one general ReLU piece.
     """
     if isinstance(control, Piece):
         control = Control((control,))
