@@ -75,7 +75,7 @@ def test_regressor_fit_predict_score_and_params():
 def test_sklearn_estimator_checks():
     from sklearn.utils.estimator_checks import check_estimator
 
-    check_estimator(SparseShallowRegressor(random_state=0, max_iter=30), on_skip=None)
+    check_estimator(SparseShallowRegressor(random_state=0, max_iter=5), on_skip=None)  # the contract, not convergence
 
 
 def test_train_l1_never_beats_relaxation():

@@ -99,8 +99,11 @@ class RestrictedMaster:
 
     Neuron ``j`` owns the variables ``u_j = 2j`` and ``v_j = 2j+1`` (cost 1, :math:`\ge 0`,
     columns :math:`\pm\Phi_{:,j}`); row ``i`` is :math:`Y_i-\varepsilon \le (\Phi(u-v))_i \le Y_i+\varepsilon`.
-    Adding columns keeps the optimal basis primal feasible (the new variables enter at
-    zero), so each re-solve is a primal-simplex warm start from the previous vertex.
+    The first solve has no basis: dual simplex, or interior point with crossover when
+    the LP is large (N x columns > 4e5; dense ReLU features make the simplex's LU
+    factors dense).  Adding columns keeps the optimal basis primal feasible (the new
+    variables enter at zero), so each re-solve is a primal-simplex warm start from the
+    previous vertex.
     :meth:`solve` returns the same :class:`LPResult` as :func:`solve_lp`: ``p`` is the
     HiGHS row dual, equal to linprog's ``eqlin`` marginals (ε = 0) and to the
     difference of its two ``ineqlin`` marginal blocks (ε > 0).
@@ -123,6 +126,7 @@ class RestrictedMaster:
                   np.zeros(0, dtype=np.int32), np.zeros(0))
         self._h = h
         self.n_neurons = 0
+        self._warm = False
 
     def add(self, Phi: np.ndarray) -> None:
         """Append the neurons with feature columns ``Phi`` (N, m)."""
@@ -161,7 +165,15 @@ class RestrictedMaster:
     def solve(self) -> LPResult:
         """Re-optimise from the current basis; ``success`` is False unless HiGHS reports optimal."""
         h = self._h
+        if not self._warm:  # no basis yet: dual simplex, or interior point + crossover when large
+            big = self.N * self.n_neurons > 400_000
+            h.setOptionValue("solver", "ipm" if big else "simplex")
+            h.setOptionValue("simplex_strategy", 1)
         h.run()
+        if not self._warm:  # from now on the basis stays primal feasible: primal simplex
+            h.setOptionValue("solver", "simplex")
+            h.setOptionValue("simplex_strategy", 4)
+            self._warm = True
         status = h.getModelStatus()
         M = self.n_neurons
         if status != self._hs.HighsModelStatus.kOptimal:
