@@ -116,4 +116,4 @@ def run(quick: bool = False) -> list[dict]:
     if quick:
         return [_row(30, 2, 0.05, 2000, cvx=True), _row(30, 10, 0.05, 2000, cvx=True)]
     return [_row(200, 2, 0.05, 20_000, cvx=True), _row(200, 2, 0.05, 20_000, cvx=False, gap_tol=1e-4),
-            _row(200, 10, 0.05, 20_000, cvx=True), _row(1000, 10, 0.05, 0, cvx=False, max_iter=40)]
+            _row(200, 10, 0.05, 20_000, cvx=True), _row(1000, 10, 0.05, 0, cvx=False, max_iter=10)]
