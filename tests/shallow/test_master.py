@@ -24,9 +24,14 @@ def _check_same(res, ref, Phi, Y, eps):
     assert res.p @ Y - eps * np.sum(np.abs(res.p)) == pytest.approx(res.value, rel=1e-7)
 
 
+@pytest.mark.parametrize("ipm", [False, True])
 @pytest.mark.parametrize("eps", [0.0, 0.05])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_incremental_master_matches_linprog(seed, eps):
+def test_incremental_master_matches_linprog(seed, eps, ipm, monkeypatch):
+    if ipm:  # the large-N path (interior point + crossover every round), forced on small data
+        import controlml.shallow._lp as lp_module
+
+        monkeypatch.setattr(lp_module, "_IPM_ROWS", 1)
     rng = np.random.default_rng(seed)
     N, M = 25, 240
     Xt, Phi = _features(rng, N, 2, M)
