@@ -133,3 +133,16 @@ def test_shallow_network_evaluation_and_measure_view():
     assert np.allclose(nn(X), manual)
     assert np.allclose(np.linalg.norm(np.column_stack([nn.A, nn.b]), axis=1), 1)
     assert nn.total_variation <= net.total_variation * max(1, np.linalg.norm(atoms, axis=1).max())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_estimated_bound_never_exceeds_the_value(seed):
+    """An ascent's sup |eta| is only a lower estimate: bounds from different rounds must not be
+    maxed (that picked the most optimistic one and reported lower_bound > value)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (80, 8))
+    y = np.sin(np.pi * X[:, 0]) * np.cos(np.pi * X[:, -1])
+    fit = fit_sparse(X, y, eps=0.05, random_state=seed, max_iter=40)
+    assert fit.bound_kind == "estimated"
+    assert fit.lower_bound <= fit.value * (1 + 1e-9)
+    assert fit.gap >= -1e-9 * fit.value

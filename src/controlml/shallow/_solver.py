@@ -31,7 +31,8 @@ class SparseFit:
     dual : array (N,)
         Dual vector :math:`p` of :math:`\max_p\, p^\top Y - \varepsilon\|p\|_1` s.t.
         :math:`\sup_{\theta\in\Omega}|\eta(\theta)|\le 1`, :math:`\eta(\theta)=\sum_i p_i\sigma(\theta\cdot\tilde x_i)`:
-        of the restricted-LP duals of all rounds, the one with the best lower bound.
+        with the exact oracle, the restricted-LP dual of the round with the best certified
+        lower bound; otherwise the last round's.
     sup_eta : float
         :math:`\sup|\eta|` for ``dual`` as the oracle bounds it: a certified upper bound
         for the exact oracle (d <= 2), the best value found by the ascent otherwise.
@@ -223,7 +224,9 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
             sup_p = float(np.max(np.abs(v)))
         sup_p = float(max(sup_p, np.max(np.abs(col_eta), initial=0.0)))
         lb_p = float(p @ Y - eps * np.sum(np.abs(p))) / max(1.0, sup_p)  # weak duality, p rescaled
-        if best_dual is None or lb_p > best_dual[2]:
+        # certified bounds (d <= 2) can be maxed over rounds; estimated ones (d >= 3: sup |eta|
+        # only bounded from below by the ascent) cannot: the max would pick the most optimistic
+        if best_dual is None or not use_exact or lb_p > best_dual[2]:
             best_dual = (p, sup_p, lb_p)
         viol = np.abs(v) > 1 + tol
         exact_done = use_exact
