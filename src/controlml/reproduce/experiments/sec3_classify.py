@@ -171,7 +171,7 @@ def _thm34(ctx):
 
     X, Y = _thm34_data()
     N, d = X.shape
-    Ps = np.array(ctx.size([8, 16, 32, 64, 128], [8, 32]))
+    Ps = np.array(ctx.size([8, 16, 32, 64, 128, 256, 512], [8, 32]))
     seeds = ctx.size(3, 1)
     field = tube_field(X, Y, T=1.0)
     E = np.zeros((seeds, Ps.size))
@@ -233,7 +233,7 @@ def _thm34(ctx):
     ctx.check("bent paths pairwise disjoint: min distance between densely sampled paths (scipy BSpline) >= the "
               f"reported clearance, and the tubes (r = {fc.r:.3f}) are disjoint", f">= {fc.clearance:.3f}",
               round(dmin, 4), dmin >= fc.clearance * (1.0 - 1e-9) and dmin > 2.0 * fc.r)
-    Pc = np.array(ctx.size([16, 32, 64, 128, 256], [16, 64]))
+    Pc = np.array(ctx.size([16, 32, 64, 128, 256, 512, 1024], [16, 64]))
     seeds_c = 3
     Ec = np.zeros((seeds_c, Pc.size))
     best = None
