@@ -84,28 +84,9 @@ def _dop853_piece(piece, X, rtol):
 
 def _cellwise_reference(piece, x0):
     """DOP853 (rtol 1e-13) inside one cell at a time, restarted at every crossing."""
-    from scipy.integrate import solve_ivp
+    from controlml.node._reference import cellwise_flow
 
-    W, A, b, T = piece.W, piece.A, piece.b, piece.duration
-    x, t = np.array(x0, dtype=float), 0.0
-    while True:
-        z = A @ x + b
-        tol = 1e-11 * (np.linalg.norm(x) * np.linalg.norm(A, axis=1) + np.abs(b))
-        dz = A @ (W @ np.maximum(z, 0.0))
-        pos = (z > tol) | ((np.abs(z) <= tol) & (dz > 0))
-        M, c = (W * pos) @ A, (W * pos) @ b
-        sgn = np.where(pos, 1.0, -1.0)
-        on = np.abs(z) <= tol
-        rest = np.flatnonzero(~on)
-        events = [lambda _t, y, j=rest, s=sgn: np.min(s[j] * (A[j] @ y + b[j]), initial=1.0)]
-        events += [lambda _t, y, j=j, s=sgn[j]: s * (A[j] @ y + b[j]) for j in np.flatnonzero(on)]
-        for event in events:
-            event.terminal, event.direction = True, -1
-        sol = solve_ivp(lambda _t, y, M=M, c=c: M @ y + c, (t, T), x, method="DOP853",
-                        rtol=1e-13, atol=1e-15, events=events)
-        x, t = sol.y[:, -1], sol.t[-1]
-        if sol.status == 0:
-            return x
+    return cellwise_flow(piece, x0, rtol=1e-13)[0]
 
 
 def _general_width_rows(rng, quick):

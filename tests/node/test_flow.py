@@ -6,6 +6,7 @@ from scipy.integrate import solve_ivp
 
 from controlml import ConvergenceError, DatasetError, ParameterError
 from controlml.node import Control, Piece, flow, piece_kind
+from controlml.node._reference import cellwise_flow
 
 SIGMA = {
     "relu": lambda z: np.maximum(z, 0.0),
@@ -163,30 +164,8 @@ def test_flow_never_modifies_its_input(N):
 # general width: the vectorised event-driven integrator against an independent computation
 # ---------------------------------------------------------------------------------------
 def cell_reference(piece, x0, gamma=0.0, rtol=1e-12):
-    """DOP853 inside one cell at a time (an affine field there), restarted at every
-    hyperplane crossing, which SciPy's event location finds; returns x(T), #crossings."""
-    W, A, b, T = piece.W, piece.A, piece.b, piece.duration
-    x, t, crossings = np.array(x0, dtype=float), 0.0, 0
-    while True:
-        z = A @ x + b
-        tol = 1e-11 * (np.linalg.norm(x) * np.linalg.norm(A, axis=1) + np.abs(b))
-        dz = A @ (W @ np.where(z > 0, z, gamma * z))
-        pos = (z > tol) | ((np.abs(z) <= tol) & (dz > 0))
-        g = np.where(pos, 1.0, gamma)
-        M, c = (W * g) @ A, (W * g) @ b
-        sgn = np.where(pos, 1.0, -1.0)
-        on = np.abs(z) <= tol  # the plane just crossed: its own event, from z = 0
-        rest = np.flatnonzero(~on)
-        events = [lambda _t, y, j=rest, s=sgn: np.min(s[j] * (A[j] @ y + b[j]), initial=1.0)]
-        events += [lambda _t, y, j=j, s=sgn[j]: s * (A[j] @ y + b[j]) for j in np.flatnonzero(on)]
-        for event in events:
-            event.terminal, event.direction = True, -1
-        sol = solve_ivp(lambda _t, y, M=M, c=c: M @ y + c, (t, T), x, method="DOP853",
-                        rtol=rtol, atol=1e-15, events=events)
-        x, t = sol.y[:, -1], sol.t[-1]
-        if sol.status == 0:
-            return x, crossings
-        crossings += 1
+    """DOP853 inside one cell at a time, restarted at every crossing: x(T), #crossings."""
+    return cellwise_flow(piece, x0, gamma=gamma, rtol=rtol)
 
 
 def arrangement_piece(rng, P, d=2, T=1.0, wscale=1.0):
