@@ -263,3 +263,19 @@ def test_data_errors():
         tube_field(np.zeros((2, 2)), np.zeros((3, 2)))
     with pytest.raises(DatasetError, match="column"):
         tube_field(np.zeros((2, 1)), np.ones((2, 1)))
+
+
+def test_plot_tube_field_draws_planar_fields_and_rejects_others():
+    from controlml import ParameterError
+    from controlml.node import tube_field
+    from controlml.plotting.node_classify import plot_tube_field
+
+    X = np.array([[0.0, 0.0], [1.0, 0.0]])
+    Y = np.array([[1.0, 1.0], [0.0, 1.0]])  # the straight paths cross: bent ones are drawn
+    field = tube_field(X, Y)
+    fig = plot_tube_field(field, np.stack([X, Y]))
+    assert len(fig.axes[0].lines) >= 2  # one curve per path, plus the trajectories
+    with pytest.raises(ParameterError, match=r"\(K, 2, 2\)"):
+        plot_tube_field(field, X)
+    with pytest.raises(ParameterError, match="d = 3"):
+        plot_tube_field(tube_field(np.eye(3)[:2], np.eye(3)[:2] + 0.5))

@@ -117,8 +117,16 @@ __all__ = ["ClassificationResult", "classify", "classification_bounds", "count_r
 METHODS = ("clusters", "runs")
 
 
+class _Classified:
+    """``success``: every point ended on its side or in its band (``status == "classified"``)."""
+
+    @property
+    def success(self) -> bool:
+        return self.status == "classified"  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
-class ClassificationResult:
+class ClassificationResult(_Classified):
     """Outcome of :func:`classify`.
 
     Attributes
@@ -161,10 +169,6 @@ class ClassificationResult:
     detail: dict = field(default_factory=dict)
     status: str = "classified"
     within_bound: bool = True
-
-    @property
-    def success(self) -> bool:
-        return self.status == "classified"
 
 
 # ------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ import numpy as np
 
 from .._checks import as_points, check_distinct_rows, check_positive, check_random_state
 from ..errors import DatasetError
-from ._classify import _clusters_build, _frame, _to_user
+from ._classify import _Classified, _clusters_build, _frame, _to_user
 from ._control import Control, Piece
 from ._flow import flow
 
@@ -60,7 +60,7 @@ __all__ = ["MulticlassResult", "classify_multiclass"]
 
 
 @dataclass(frozen=True)
-class MulticlassResult:
+class MulticlassResult(_Classified):
     """Outcome of :func:`classify_multiclass`.
 
     Attributes
@@ -99,10 +99,6 @@ class MulticlassResult:
     detail: dict = field(default_factory=dict)
     status: str = "classified"
     within_bound: bool = True
-
-    @property
-    def success(self) -> bool:
-        return self.status == "classified"
 
 
 def classify_multiclass(X: Any, labels: Any, *, T: float = 1.0, random_state: Any = None) -> MulticlassResult:

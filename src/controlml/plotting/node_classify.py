@@ -97,6 +97,14 @@ def plot_tube_field(field, traj_X: np.ndarray | None = None, *, title: str = "",
     """Fig. 3.3: the paths gamma_i of a 2-D :class:`~controlml.node.TubeField`, its tubes (shaded
     by |V|, arrows of V along the paths) and optionally the trajectories traj_X (K, N, 2) of a
     fitted NODE (dashed)."""
+    from ..errors import ParameterError
+
+    if field.X.shape[1] != 2:
+        raise ParameterError(f"plot_tube_field draws planar fields; this one has d = {field.X.shape[1]}. "
+                             "Project the paths (field.path_points) yourself for d >= 3")
+    if traj_X is not None and (np.ndim(traj_X) != 3 or np.shape(traj_X)[1:] != field.X.shape):
+        raise ParameterError(f"traj_X must have shape (K, {field.X.shape[0]}, 2), the trajectory of "
+                             f"every x_i; got {np.shape(traj_X)}")
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     lo, hi = field.box

@@ -194,7 +194,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
 
         it_range = tqdm(it_range, desc="fit_sparse", leave=False)
 
-    status, exact_done = "max_iter", False
+    status = "max_iter"
     slides_left = slide_steps if slide else 0
     best_dual = None  # (p, bound on sup |eta_p|, lower bound) of the best dual found so far
     lp = None
@@ -229,7 +229,6 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         if best_dual is None or not use_exact or lb_p > best_dual[2]:
             best_dual = (p, sup_p, lb_p)
         viol = np.abs(v) > 1 + tol
-        exact_done = use_exact
         lower = best_dual[2]
         if np.any(viol) and lp.value - lower <= gap_tol * max(1.0, lp.value):
             status = "converged"  # certified (d <= 2) or estimated to the requested relative gap
@@ -277,7 +276,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     net = ShallowNetwork(wS, atoms[:, :d], atoms[:, d])
     value = float(np.sum(np.abs(wS)))
     p, sup_eta, lower = best_dual  # the dual with the best lower bound found
-    bound_kind = "exact" if exact_done else "estimated"
+    bound_kind = "exact" if use_exact else "estimated"
     gap = value - lower
     if status == "converged" and bound_kind == "exact" and gap <= max(gap_tol, 10 * tol) * max(1.0, value):
         status = "optimal"
