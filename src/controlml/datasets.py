@@ -13,9 +13,9 @@ import numpy as np
 
 from ._checks import check_int, check_positive, check_random_state
 
-__all__ = ["uniform_cube", "labelled_uniform", "interpolation_data", "lemniscate",
+__all__ = ["uniform_cube", "labelled_uniform", "interpolation_data", "lemniscate",  # noqa: F822
            "load_sentiment", "find_sentiment_data", "split_sentiment", "SentimentData",
-           "SENTIMENT_LAYOUTS"]
+           "SENTIMENT_LAYOUTS"]  # the last five are resolved lazily by __getattr__ below
 
 # Real-data loaders live beside the section that uses them; they are re-exported
 # lazily so that ``import controlml.datasets`` does not import torch.

@@ -87,7 +87,7 @@ def write_report(results: list[ExperimentResult], out_dir: str | Path, *, quick:
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = {"controlml": __version__, "python": platform.python_version(), "quick": quick,
             "created": stamp, "counts": counts, "checks_total": nchecks, "checks_holding": nok}
-    body = [f"<h1>controlml: reproduction of <i>Machine Learning and Control</i> (Zuazua)</h1>",
+    body = ["<h1>controlml: reproduction of <i>Machine Learning and Control</i> (Zuazua)</h1>",
             f"<p>controlml {html.escape(__version__)} &middot; {stamp} &middot; "
             f"{'quick sizes (--quick)' if quick else 'full sizes'}</p>",
             '<table class="summary"><tr>' +
