@@ -48,7 +48,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 from scipy.integrate import solve_ivp
-from scipy.interpolate import BSpline
+from scipy.interpolate import BSpline, PPoly
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import Delaunay, cKDTree
 
@@ -111,14 +111,13 @@ def _poly(c: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _spline_coefficients(C: np.ndarray) -> np.ndarray:
     """Power-basis coefficients (S, 4, d) on each span of the clamped uniform cubic B-spline
-    with control points C (K, d), K >= 4, S = K - 3 spans, local parameter in [0, 1]."""
+    with control points C (K, d), K >= 4, S = K - 3 spans, local parameter in [0, 1]
+    (scipy's ``PPoly.from_spline`` per coordinate; the clamped ends' empty intervals skipped)."""
     S = C.shape[0] - 3
     knots = np.r_[np.zeros(3), np.arange(S + 1, dtype=np.float64), np.full(3, float(S))]
-    spl = BSpline(knots, C, 3)
-    nodes = np.array([0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0])
-    vals = spl(np.arange(S)[:, None] + nodes[None, :])  # (S, 4, d)
-    vand = nodes[:, None] ** np.arange(4)[None, :]
-    return np.einsum("kj,sjd->skd", np.linalg.inv(vand), vals)
+    pps = [PPoly.from_spline(BSpline(knots, C[:, j], 3)) for j in range(C.shape[1])]
+    start = np.searchsorted(pps[0].x, np.arange(S), side="right") - 1  # the span [k, k + 1]
+    return np.stack([pp.c[::-1, start].T for pp in pps], axis=-1)  # unit spans: tau = x - k
 
 
 class _Curve:
