@@ -66,7 +66,7 @@ def test_value_function_convex_nonincreasing_with_dual_slopes():
     assert np.all(np.diff(s) >= -1e-5)
     assert vf.value[-1] == 0.0
     for i, f in enumerate(vf.fits):  # -||p_eps||_1 is a subgradient: supporting line below v
-        line = f.dual @ y - grid * vf.dual_l1[i]
+        line = f.feasible_dual @ y - grid * vf.dual_l1[i]
         assert np.all(vf.value >= line - 1e-5)
         assert abs(line[i] - vf.value[i]) <= 1e-5 * max(1, vf.value[i])
 
@@ -84,7 +84,7 @@ def test_optimal_epsilon_two_regimes():
     U = grid + 0.5 * value_function(X, y, grid, random_state=0).value
     assert large.U_star <= U.min() + 1e-3
     # the threshold is 1 / ||p_0+||_1
-    p = fit_sparse(X, y, eps=1e-6 * np.abs(y).max(), random_state=0).dual
+    p = fit_sparse(X, y, eps=1e-6 * np.abs(y).max(), random_state=0).feasible_dual
     assert np.isclose(large.threshold, 1 / np.abs(p).sum(), rtol=1e-3)
 
 

@@ -90,3 +90,46 @@ def test_fit_sparse_falls_back_to_linprog_when_master_fails(monkeypatch):
     assert fb.status == "optimal" and ref.status == "optimal"
     assert fb.value == pytest.approx(ref.value, rel=1e-6)
     assert fb.max_residual <= 0.05 + 1e-8
+
+
+def _signed_reference(Phi, signs, Y, eps):
+    """linprog on the split LP where neuron j only has the variables its sign allows."""
+    from scipy.optimize import linprog
+
+    cols = [Phi[:, j:j + 1] * s for j, sj in enumerate(signs) for s in ((1, -1) if sj == 0 else (sj,))]
+    B = np.hstack(cols)
+    c = np.ones(B.shape[1])
+    if eps == 0:
+        r = linprog(c, A_eq=B, b_eq=Y, bounds=(0, None), method="highs-ds")
+    else:
+        r = linprog(c, A_ub=np.vstack([B, -B]), b_ub=np.r_[Y + eps, eps - Y], bounds=(0, None),
+                    method="highs-ds")
+    assert r.status == 0
+    return r.fun
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_signed_columns_and_renumbering(seed, eps):
+    """Neurons added with a sign get one variable; w, value and deletions stay consistent."""
+    rng = np.random.default_rng(seed)
+    N, M = 20, 150
+    Xt, Phi = _features(rng, N, 2, M)
+    Y = np.sin(3 * Xt[:, 0])
+    signs = np.r_[np.zeros(60), rng.choice([-1.0, 1.0], M - 60)]  # the first 60 two-signed
+    m = RestrictedMaster(Y, eps)
+    m.add(Phi[:, :60])
+    m.add(Phi[:, 60:110], signs=signs[60:110] * rng.uniform(0.5, 2.0, 50))  # only the sign counts
+    m.add(Phi[:, 110:], signs=signs[110:])
+    for cols in (np.arange(M), np.setdiff1d(np.arange(M), np.arange(1, M, 4))):
+        if cols.size < M:
+            m.delete(np.arange(1, M, 4))
+            assert m.n_neurons == cols.size
+        res = m.solve()
+        assert res.success
+        assert res.value == pytest.approx(_signed_reference(Phi[:, cols], signs[cols], Y, eps),
+                                          rel=1e-9, abs=1e-9)
+        assert np.sum(np.abs(res.w)) == pytest.approx(res.value, rel=1e-9)
+        assert np.max(np.abs(Phi[:, cols] @ res.w - Y)) <= eps + 1e-8
+        one = signs[cols] != 0  # a one-signed neuron's weight has its sign or is zero
+        assert np.all(res.w[one] * signs[cols][one] >= -1e-12)

@@ -146,3 +146,36 @@ def test_estimated_bound_never_exceeds_the_value(seed):
     assert fit.bound_kind == "estimated"
     assert fit.lower_bound <= fit.value * (1 + 1e-9)
     assert fit.gap >= -1e-9 * fit.value
+
+
+def test_trace_logs_every_round_and_time_to_target():
+    X, y = _data(3, 40, 2)
+    fit = fit_sparse(X, y, eps=0.05, random_state=0)
+    tr = fit.trace
+    assert tr.value.shape == tr.elapsed.shape == tr.lower_bound.shape == (fit.iterations,)
+    assert np.all(np.diff(tr.elapsed) > 0)
+    assert np.all(np.diff(tr.value) <= 1e-9 * tr.value[0])  # restricted LPs only grow
+    assert np.all(tr.lower_bound <= tr.value * (1 + 1e-9))
+    assert fit.value <= tr.value[-1] * (1 + 1e-9)  # the reduction never increases ||w||_1
+    assert fit.lower_bound == pytest.approx(tr.lower_bound[-1])
+    assert tr.time_to(tr.value[0]) == tr.elapsed[0]
+    k = len(tr.value) // 2
+    assert tr.time_to(tr.value[k]) <= tr.elapsed[k]
+    assert tr.time_to(-1.0) == np.inf
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.05])
+def test_feasible_dual_is_feasible_and_supports_the_value_function(eps):
+    """feasible_dual: sup |eta| <= 1 by an independent exact sweep, and weak duality
+    v(eps') >= q.Y - eps'||q||_1 at every other eps' (v from separate fits)."""
+    from controlml.shallow._data import lift
+    from controlml.shallow._oracle import exact_oracle
+
+    X, y = _data(4, 30, 2)
+    fit = fit_sparse(X, y, eps=eps, random_state=0)
+    q = fit.feasible_dual
+    _, _, _, sup = exact_oracle(lift(X), q, k=1, tol=1e-9)  # certified upper bound
+    assert sup <= 1 + 1e-9
+    for e2 in (0.0, 0.02, 0.1, 0.3):
+        v2 = fit_sparse(X, y, eps=e2, random_state=1).value
+        assert v2 >= q @ y - e2 * np.abs(q).sum() - 1e-7 * max(1.0, v2)

@@ -4,6 +4,7 @@ Public names
 ------------
 ShallowNetwork            the network (2.1) / atomic measure (2.5)
 fit_sparse, SparseFit     (PR0)/(PRε) over the continuum of neurons, with a dual certificate
+FitTrace                  per-round value, bound, sup|η| and time of a fit
 exact_representation      constructive exact representation (2.3), P >= N
 caratheodory_reduce       support reduction to <= N atoms keeping Φw, never increasing ||w||_1
 SparseShallowRegressor    scikit-learn estimator
@@ -28,11 +29,11 @@ from ._generalization import (
 from ._lp import caratheodory_reduce
 from ._network import ShallowNetwork
 from ._sklearn import SparseShallowRegressor
-from ._solver import SparseFit, fit_sparse
+from ._solver import FitTrace, SparseFit, fit_sparse
 from ._train import L1Training, train_l1
 
 __all__ = [
-    "ShallowNetwork", "SparseFit", "fit_sparse", "exact_representation", "caratheodory_reduce",
+    "ShallowNetwork", "SparseFit", "FitTrace", "fit_sparse", "exact_representation", "caratheodory_reduce",
     "SparseShallowRegressor", "GeneralizationBound", "generalization_bound", "ValueFunction",
     "value_function", "EpsilonChoice", "optimal_epsilon", "ValidationChoice",
     "validation_epsilon", "L1Training", "train_l1",

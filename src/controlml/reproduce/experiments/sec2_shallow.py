@@ -136,7 +136,7 @@ def _eps_star(ctx):
     conv = np.all(np.diff(dv / np.diff(grid)) >= -1e-6 * np.max(vf.value))
     ctx.check("v(eps) = val(PR_eps) is non-increasing and convex (synthetic)", "convex, non-increasing",
               np.round(vf.value, 4).tolist(), bool(np.all(dv <= 1e-9) and conv))
-    dual_ok = all(vf.value[k] >= float(f.dual @ ys) - e * vf.dual_l1[i] - 1e-6 * max(1, vf.value[k])
+    dual_ok = all(vf.value[k] >= float(f.feasible_dual @ ys) - e * vf.dual_l1[i] - 1e-6 * max(1, vf.value[k])
                   for i, f in enumerate(vf.fits) for k, e in enumerate(grid))
     ctx.check("slopes: v(eps') >= p_eps.Y - eps'||p_eps||_1 for all eps, eps' (slope -||p_eps||_1)",
               "weak duality", f"||p_eps||_1 = {np.round(vf.dual_l1, 2).tolist()}", dual_ok)
