@@ -2,10 +2,9 @@ r"""Sparse shallow networks by convex relaxation: (PR0) / (PRε) over the contin
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
-
-import time
 
 import numpy as np
 
