@@ -179,3 +179,21 @@ def test_feasible_dual_is_feasible_and_supports_the_value_function(eps):
     for e2 in (0.0, 0.02, 0.1, 0.3):
         v2 = fit_sparse(X, y, eps=e2, random_state=1).value
         assert v2 >= q @ y - e2 * np.abs(q).sum() - 1e-7 * max(1.0, v2)
+
+
+def test_plot_trace_draws_value_bound_and_gap():
+    import matplotlib.pyplot as plt
+
+    from controlml.errors import ParameterError
+    from controlml.plotting.shallow import plot_trace
+
+    X, y = _data(5, 20, 2)
+    tr = fit_sparse(X, y, random_state=0).trace
+    fig = plot_trace({"a": tr, "b": tr})
+    left, right = fig.axes
+    assert len(left.lines) == 4 and len(right.lines) == 2
+    np.testing.assert_allclose(left.lines[0].get_ydata(), tr.value)
+    np.testing.assert_allclose(right.lines[0].get_xdata(), tr.elapsed)
+    plt.close(fig)
+    with pytest.raises(ParameterError):
+        plot_trace({})

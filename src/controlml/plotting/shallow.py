@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_width", "plot_bound_terms", "plot_eps_star"]
+__all__ = ["plot_width", "plot_bound_terms", "plot_eps_star", "plot_trace"]
 
 
 def plot_width(P: Any, values: Any, atoms: Any, val_rel: float, N: int, title: str = "") -> Any:
@@ -66,6 +66,35 @@ def plot_eps_star(cases: list[dict], title: str = "") -> Any:
         ax.set_xlabel(r"$\varepsilon$")
         ax.set_title(c["title"], fontsize=9)
         ax.legend(fontsize=7, loc="upper center")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_trace(traces: dict, title: str = "") -> Any:
+    """Column generation round by round: value and lower bound (left), relative gap vs time (right).
+
+    ``traces`` maps a label to a :class:`controlml.shallow.FitTrace`.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..errors import ParameterError
+
+    if not traces:
+        raise ParameterError("plot_trace needs at least one trace")
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+    for k, (label, tr) in enumerate(traces.items()):
+        r = np.arange(1, tr.value.size + 1)
+        ax[0].plot(r, tr.value, "-", color=f"C{k}", label=f"{label}: restricted LP value")
+        ax[0].plot(r, tr.lower_bound, "--", color=f"C{k}", label=f"{label}: lower bound")
+        gap = (tr.value - tr.lower_bound) / np.maximum(tr.value, 1e-300)
+        ax[1].semilogy(tr.elapsed, np.maximum(gap, 1e-16), ".-", color=f"C{k}", label=label)
+    ax[0].set_xlabel("round")
+    ax[0].set_ylabel(r"$\sum_j |w_j|$")
+    ax[0].legend(fontsize=7)
+    ax[1].set_xlabel("seconds")
+    ax[1].set_ylabel("relative gap (value - bound) / value")
+    ax[1].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

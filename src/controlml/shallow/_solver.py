@@ -176,7 +176,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         solver always works on :math:`S^d`.
     oracle : {"auto", "exact", "ascent"}
         ``"exact"``: enumerate the cells of the hyperplane arrangement of the
-        lifted data (d <= 2 only).  ``"ascent"``: multi-start cell-hopping ascent
+        lifted data (d <= 2 only).  ``"ascent"``: multi-start backtracking ascent over the cells
         (any d; the certificate is then an estimate).  ``"auto"``: exact when d <= 2.
     tol : float
         A dual constraint is violated when :math:`|\eta| > 1 + \mathrm{tol}`; also the
