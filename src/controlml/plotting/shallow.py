@@ -85,8 +85,9 @@ def plot_trace(traces: dict, title: str = "") -> Any:
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
     for k, (label, tr) in enumerate(traces.items()):
         r = np.arange(1, tr.value.size + 1)
-        ax[0].plot(r, tr.value, "-", color=f"C{k}", label=f"{label}: restricted LP value")
-        ax[0].plot(r, tr.lower_bound, "--", color=f"C{k}", label=f"{label}: lower bound")
+        lb = np.where(tr.lower_bound > 0, tr.lower_bound, np.nan)  # log axis: early bounds may be <= 0
+        ax[0].semilogy(r, tr.value, "-", color=f"C{k}", label=f"{label}: restricted LP value")
+        ax[0].semilogy(r, lb, "--", color=f"C{k}", label=f"{label}: lower bound")
         gap = (tr.value - tr.lower_bound) / np.maximum(tr.value, 1e-300)
         ax[1].semilogy(tr.elapsed, np.maximum(gap, 1e-16), ".-", color=f"C{k}", label=label)
     ax[0].set_xlabel("round")
