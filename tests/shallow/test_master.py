@@ -108,10 +108,15 @@ def _signed_reference(Phi, signs, Y, eps):
     return r.fun
 
 
+@pytest.mark.parametrize("ipm", [False, True])
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_one_signed_columns_and_renumbering(seed, eps):
+def test_one_signed_columns_and_renumbering(seed, eps, ipm, monkeypatch):
     """Neurons added with a sign get one variable; w, value and deletions stay consistent."""
+    if ipm:
+        import controlml.shallow._lp as lp_module
+
+        monkeypatch.setattr(lp_module, "_IPM_ROWS", 1)
     rng = np.random.default_rng(seed)
     N, M = 20, 150
     Xt, Phi = _features(rng, N, 2, M)
