@@ -186,7 +186,9 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     max_iter : int
         Column-generation rounds.
     n_starts : int, optional
-        Random starting points of the ascent (default ``max(64, N)``).
+        Random starting points of the ascent (default ``max(64, N)``): the best of
+        ``8 * n_starts`` random directions, beside the (at most N) restricted-LP columns with
+        the largest :math:`|\eta| \ge 0.5`.
     max_new : int, optional
         Columns added per round (default N).
     prune : float
