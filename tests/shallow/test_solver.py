@@ -197,3 +197,30 @@ def test_plot_trace_draws_value_bound_and_gap():
     plt.close(fig)
     with pytest.raises(ParameterError):
         plot_trace({})
+
+
+@pytest.mark.parametrize("n_verify", [0, 300])
+def test_estimated_stop_needs_a_deeper_search_without_violators(n_verify, monkeypatch):
+    """d >= 3: the run may stop only after a deeper ascent (n_verify random starts) finds no
+    violator either; with n_verify = 0 the regular search alone decides."""
+    import controlml.shallow._solver as solver
+
+    calls = []
+    real = solver.ascent
+
+    def spy(starts, Xt, p, **kw):
+        T, v = real(starts, Xt, p, **kw)
+        calls.append((starts.shape[0], float(np.max(np.abs(v)))))
+        return T, v
+
+    monkeypatch.setattr(solver, "ascent", spy)
+    X, y = _data(6, 30, 5)
+    fit = fit_sparse(X, y, eps=0.05, random_state=0, n_starts=64, n_verify=n_verify, max_iter=300)
+    assert fit.status == "converged" and fit.bound_kind == "estimated"
+    deep = [c for c in calls if c[0] == n_verify]
+    if n_verify:
+        # the last word is the deep search, clean (or within the gap rule: sup <= 1 + 2 gap_tol)
+        assert calls[-1][0] == n_verify and calls[-1][1] <= 1 + 2e-6 + 1e-12
+        assert fit.iterations == len(calls) - len(deep)  # one regular search per round
+    else:
+        assert not deep and fit.iterations == len(calls)
