@@ -43,6 +43,8 @@ def test_bad_parameters():
         fit_sparse(np.random.default_rng(0).normal(size=(4, 3)), np.ones(4), oracle="exact")
     with pytest.raises(TypeError):
         fit_sparse(X, y, unknown=1)
+    with pytest.raises(ParameterError, match="n_verify must be >= 0"):
+        fit_sparse(X, y, n_verify=-1)
     with pytest.raises(ParameterError, match="P must be >= N"):
         exact_representation(X, y, P=1)
     with pytest.raises(ParameterError, match="exactly one of delta"):

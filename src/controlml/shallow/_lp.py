@@ -148,11 +148,9 @@ class RestrictedMaster:
             return
         sg = np.zeros(m) if signs is None else np.sign(np.asarray(signs, dtype=np.float64))
         both = sg == 0
-        reps = np.where(both, 2, 1)
-        owner = np.repeat(np.arange(m), reps)
-        sign = np.where(both, 1.0, sg)[owner]
-        first = np.concatenate([[True], owner[1:] != owner[:-1]])
-        sign[~first] = -1.0  # the second variable of a two-signed neuron
+        owner = np.repeat(np.arange(m), np.where(both, 2, 1))
+        sign = sg[owner]
+        sign[both[owner]] = np.tile([1.0, -1.0], int(both.sum()))  # (u_j, v_j) pairs, in order
         B = Phi[:, owner] * sign
         nz = B != 0.0
         cnt = nz.sum(axis=0)
