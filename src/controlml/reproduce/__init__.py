@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._context import Check, Context, ExperimentSkipped, Figure
+from ._output import check_data_dir, discard, prepare_out_dir, staging_dir, swap_in
 from ._registry import SECTIONS, Experiment, experiment, registry
 from ._report import format_value, write_report
 from ._runner import ExperimentResult, run_experiments, select
@@ -50,14 +51,31 @@ def reproduce(names: list[str] | None = None, *, quick: bool = False, out: str |
     out : path
         Report folder; nothing is written outside it.
     data_dir : path, optional
-        Folder with user-supplied data sets (e.g. ``rt-polarity/``).
+        Folder with user-supplied data sets (e.g. ``rt-polarity/``); it must exist.
     jobs : int
         Worker processes.
+    seed : int
+        Base random seed of every experiment.
+    progress : bool
+        Show a progress bar.
+
+    Every argument is checked before any experiment runs (:class:`ParameterError` or
+    :class:`DataNotFoundError`).  The run is written into a staging folder inside
+    ``out`` and swapped in whole at the end: an interrupted run (``KeyboardInterrupt``)
+    leaves an earlier report in ``out`` untouched.
     """
-    exps = select(list(names) if names else None)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    results = run_experiments(exps, quick=quick, out_dir=out,
-                              data_dir=Path(data_dir) if data_dir else None,
-                              seed=seed, jobs=jobs, progress=progress)
-    return Report(results, write_report(results, out, quick=quick))
+    if names is not None and isinstance(names, str):
+        names = [names]
+    exps = select(list(names) if names is not None else None)
+    out_dir = prepare_out_dir(out)
+    data = check_data_dir(data_dir)
+    staging = staging_dir(out_dir)
+    try:
+        results = run_experiments(exps, quick=quick, out_dir=staging, data_dir=data,
+                                  seed=seed, jobs=jobs, progress=progress)
+        write_report(results, staging, quick=quick)
+    except BaseException:
+        discard(staging)
+        raise
+    swap_in(staging, out_dir)
+    return Report(results, out_dir / "index.html")

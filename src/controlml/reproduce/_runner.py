@@ -47,6 +47,14 @@ class ExperimentResult:
 def select(names: list[str] | None) -> list[Experiment]:
     """The experiments named (a name may also be a prefix like ``thm3`` or a section ``sec3``)."""
     allx = registry()
+    if names is None:
+        return allx
+    blank = [i for i, n in enumerate(names) if not isinstance(n, str) or not n.strip()]
+    if blank:
+        raise ParameterError(
+            f"experiment name {blank[0] + 1} is empty (an unset shell variable?): give names "
+            "such as 'thm3.3', 'thm3' or 'sec3' (`controlml list` prints them), or no names "
+            "at all to run everything")
     if not names:
         return allx
     chosen: list[Experiment] = []
@@ -95,6 +103,39 @@ def _run_by_name(name: str, quick: bool, out_dir: Path, data_dir: Path | None,
     return _run_one(exp, quick, out_dir, data_dir, seed, False)
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is handled once, by the parent (no worker tracebacks)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_pool(experiments: list[Experiment], results: dict[str, ExperimentResult], bar: Any, *,
+              quick: bool, out_dir: Path, data_dir: Path | None, seed: int, jobs: int) -> None:
+    """Run in ``jobs`` worker processes; on ``KeyboardInterrupt`` stop the workers at once."""
+    jobs = min(jobs, os.cpu_count() or 1, len(experiments))
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+    try:
+        futs = {pool.submit(_run_by_name, e.name, quick, out_dir, data_dir, seed): e
+                for e in experiments}
+        for fut in futs:
+            e = futs[fut]
+            try:
+                results[e.name] = fut.result()
+            except Exception:
+                results[e.name] = ExperimentResult(e.name, e.section, e.title, e.caption,
+                                                   "error", 0.0, error=traceback.format_exc())
+            bar.set_postfix_str(e.name)
+            bar.update()
+    except BaseException:
+        # Interrupted: the workers ignore SIGINT, so end them here instead of waiting.
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
 def run_experiments(experiments: list[Experiment], *, quick: bool, out_dir: Path,
                     data_dir: Path | None = None, seed: int = 0, jobs: int = 1,
                     progress: bool = True) -> list[ExperimentResult]:
@@ -104,24 +145,15 @@ def run_experiments(experiments: list[Experiment], *, quick: bool, out_dir: Path
     out_dir = Path(out_dir)
     results: dict[str, ExperimentResult] = {}
     bar = tqdm(total=len(experiments), desc="reproduce", unit="exp", disable=not progress)
-    if jobs > 1 and len(experiments) > 1:
-        jobs = min(jobs, os.cpu_count() or 1, len(experiments))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = {pool.submit(_run_by_name, e.name, quick, out_dir, data_dir, seed): e
-                    for e in experiments}
-            for fut in futs:
-                e = futs[fut]
-                try:
-                    results[e.name] = fut.result()
-                except Exception:
-                    results[e.name] = ExperimentResult(e.name, e.section, e.title, e.caption,
-                                                       "error", 0.0, error=traceback.format_exc())
+    try:
+        if jobs > 1 and len(experiments) > 1:
+            _run_pool(experiments, results, bar, quick=quick, out_dir=out_dir,
+                      data_dir=data_dir, seed=seed, jobs=jobs)
+        else:
+            for e in experiments:
                 bar.set_postfix_str(e.name)
+                results[e.name] = _run_one(e, quick, out_dir, data_dir, seed, progress)
                 bar.update()
-    else:
-        for e in experiments:
-            bar.set_postfix_str(e.name)
-            results[e.name] = _run_one(e, quick, out_dir, data_dir, seed, progress)
-            bar.update()
-    bar.close()
+    finally:
+        bar.close()
     return [results[e.name] for e in experiments]
