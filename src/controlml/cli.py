@@ -8,7 +8,6 @@ import textwrap
 
 from .errors import ControlMLError
 
-
 _REPRODUCE_HELP = textwrap.dedent("""\
     Run the paper's experiments and write OUT/index.html and OUT/results.json.
 
