@@ -10,7 +10,7 @@ ARGS   ?=
 DATA_DIR ?= $(wildcard ../shared/data)
 DATA_ARG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
-.PHONY: reproduce reproduce-quick test bench lint clean venv
+.PHONY: reproduce reproduce-quick test bench lint clean venv docs wheel
 
 $(BIN)/python:
 	@echo ">> creating virtual environment in $(VENV)"
@@ -26,8 +26,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	@echo ">> installing the dev extra"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@echo ">> installing the dev and docs extras"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,docs]'
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -47,8 +47,18 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
 
+# The documentation site (mkdocs-material + mkdocstrings): a broken link or a missing
+# docstring reference fails the build.
+docs: $(VENV)/.installed-dev
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+	@echo ">> documentation written to $(abspath site)/index.html"
+
+# A wheel and an sdist in dist/ (no network: hatchling from the dev venv).
+wheel: $(VENV)/.installed-dev
+	$(BIN)/python -m build --no-isolation --outdir dist
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) report .pytest_cache
+	rm -rf $(VENV) report .pytest_cache site dist

@@ -14,12 +14,12 @@ from pathlib import Path
 from ._context import Check, Context, ExperimentSkipped, Figure
 from ._output import check_data_dir, discard, prepare_out_dir, staging_dir, swap_in
 from ._registry import SECTIONS, Experiment, experiment, registry
-from ._report import format_value, write_report
+from ._report import format_value, results_schema, write_report
 from ._runner import ExperimentResult, run_experiments, select
 
 __all__ = [
     "Check", "Context", "Experiment", "ExperimentResult", "ExperimentSkipped", "Figure",
-    "Report", "SECTIONS", "experiment", "format_value", "registry", "reproduce",
+    "Report", "SECTIONS", "experiment", "format_value", "registry", "reproduce", "results_schema",
     "run_experiments", "select", "write_report",
 ]
 

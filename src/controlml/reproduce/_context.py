@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_bytes
+from .._io import atomic_write_bytes, atomic_write_json
 
 __all__ = ["Check", "Figure", "Context", "ExperimentSkipped"]
 
@@ -72,6 +72,7 @@ class Context:
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     progress: bool = False
+    explorer: list[str] = field(default_factory=list)
 
     def rng(self, offset: int = 0) -> np.random.Generator:
         """A reproducible generator for stream ``offset`` of this experiment."""
@@ -104,6 +105,54 @@ class Context:
         entry = Figure(f"figures/{fname}", caption)
         self.figures.append(entry)
         return entry
+
+    def trajectories(self, control: Any, X: Any, *, label: str, Y: Any = None,
+                     num_samples: int = 24, tag: str | None = None) -> str:
+        """Write the exact flow of ``X`` under ``control`` for the report's flow explorer.
+
+        The states come from :func:`controlml.node.flow` with ``return_trajectory=True``
+        (``num_samples`` per piece, so every switch time is a sample); the page only draws
+        them.  Points in d > 2 are shown by their first two coordinates.
+
+        Parameters
+        ----------
+        control : Control or Piece
+            The piecewise-constant control; its pieces (W, A, b, duration) are written too.
+        X : array (N, d)
+            Initial points.
+        label : str
+            What the reader picks in the explorer's data-set menu.
+        Y : array (N, d), optional
+            Targets, drawn as stars.
+        num_samples : int
+            Samples per piece.
+
+        Returns
+        -------
+        str
+            The JSON file's path relative to the report folder.
+        """
+        from ..node import Control, Piece, flow
+
+        if isinstance(control, Piece):
+            control = Control((control,))
+        X = np.asarray(X, dtype=float)
+        _, traj = flow(control, X, return_trajectory=True, num_samples=num_samples)
+        switch = np.cumsum([0.0] + [p.duration for p in control.pieces])
+        tag = tag or str(len(self.explorer) + 1)
+        fname = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.name}-{tag}") + ".json"
+        data = {
+            "experiment": self.name, "label": label, "dim": int(X.shape[1]),
+            "t": traj.t, "X": np.round(traj.X[:, :, :2], 12),
+            "Y": None if Y is None else np.asarray(Y, dtype=float)[:, :2],
+            "switch_times": switch,
+            "pieces": [{"duration": p.duration, "W": p.W, "A": p.A, "b": p.b}
+                       for p in control.pieces],
+        }
+        atomic_write_json(self.out_dir / "explorer" / fname, data)
+        rel = f"explorer/{fname}"
+        self.explorer.append(rel)
+        return rel
 
     def skip(self, reason: str) -> None:
         """Stop the experiment and list it as skipped with ``reason`` (never a failure)."""

@@ -36,6 +36,7 @@ class ExperimentResult:
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str = ""
+    explorer: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -94,7 +95,8 @@ def _run_one(exp: Experiment, quick: bool, out_dir: Path, data_dir: Path | None,
 
         plt.close("all")
     return ExperimentResult(exp.name, exp.section, exp.title, exp.caption, status,
-                            time.perf_counter() - t0, ctx.checks, ctx.figures, ctx.notes, error)
+                            time.perf_counter() - t0, ctx.checks, ctx.figures, ctx.notes, error,
+                            ctx.explorer)
 
 
 def _run_by_name(name: str, quick: bool, out_dir: Path, data_dir: Path | None,

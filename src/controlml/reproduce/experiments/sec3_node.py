@@ -31,7 +31,9 @@ def fig31(ctx):
              ("expansion", np.array([0.8, 0.3]))]
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
     for ax, (name, w) in zip(axes, cases, strict=True):
-        XT = flow(Piece(T, w[:, None], a[None, :], [b]), X)
+        piece = Piece(T, w[:, None], a[None, :], [b])
+        XT = flow(piece, X)
+        ctx.trajectories(piece, X, label=f"{name}: one neuron, w = {w.tolist()}", tag=name)
         plot_movement(ax, X, XT, a, b, w, f"{name} (a.w = {a @ w:+.1f})")
         z0, z1 = X @ a + b, XT @ a + b
         act = z0 > 0
@@ -104,6 +106,7 @@ def thm31(ctx):
     X, Y = rng.uniform(-1, 1, (10, 2)), rng.uniform(-1, 1, (10, 2))
     r = interpolate(X, Y, width=1, random_state=0)
     _, traj = flow(r.control, X, return_trajectory=True, num_samples=6)
+    ctx.trajectories(r.control, X, Y=Y, label=f"N = 10 points, width 1, L = {r.num_switches}")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     plot_trajectories(axes[0], traj, X, Y)
     axes[0].set_title(f"N = 10, d = 2, P = 1: L = {r.num_switches} switches")
@@ -135,6 +138,9 @@ def thm33(ctx):
     Ls, params = [], []
     for P in Ps:
         r = interpolate(X, Y, width=int(P), random_state=int(P))
+        if P in (1, 4):
+            ctx.trajectories(r.control, X, Y=Y, tag=f"P{P}",
+                             label=f"N = {N} points, width P = {P}, L = {r.num_switches}")
         bound = 2 * math.ceil(N / P) - 1
         Ls.append(r.num_switches)
         params.append(r.control.num_parameters)

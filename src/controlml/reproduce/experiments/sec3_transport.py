@@ -60,6 +60,11 @@ def _thm35(ctx):
             results.append(transport(_UNIT, rho1, box=box, num_cells=(n, n), grid=grid, num_samples=ns,
                                      random_state=ctx.rng(10 + ti)))
         L = [r.num_switches for r in results]
+        if ti == 0:
+            src = ctx.rng(60).uniform(0.0, 1.0, (200, 2))
+            ctx.trajectories(results[0].control, src, num_samples=3,
+                             label=f"{name}: 200 uniform points, n = {cells[0]} cells, "
+                                   f"L = {L[0]}")
         l1 = [r.errors.l1 for r in results]
         kl = [r.errors.kl for r in results]
         w1 = [r.errors.w1 for r in results]
