@@ -50,7 +50,7 @@ bench: $(VENV)/.installed-dev
 # The documentation site (mkdocs-material + mkdocstrings): a broken link or a missing
 # docstring reference fails the build.
 docs: $(VENV)/.installed-dev
-	$(BIN)/python -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 	@echo ">> documentation written to $(abspath site)/index.html"
 
 # A wheel and an sdist in dist/ (no network: hatchling from the dev venv).

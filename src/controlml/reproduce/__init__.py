@@ -59,6 +59,13 @@ def reproduce(names: list[str] | None = None, *, quick: bool = False, out: str |
     progress : bool
         Show a progress bar.
 
+    Returns
+    -------
+    Report
+        The results and the path of ``index.html``.
+
+    Notes
+    -----
     Every argument is checked before any experiment runs (:class:`ParameterError` or
     :class:`DataNotFoundError`).  The run is written into a staging folder inside
     ``out`` and swapped in whole at the end: an interrupted run (``KeyboardInterrupt``)
