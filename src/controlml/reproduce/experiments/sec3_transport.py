@@ -38,7 +38,7 @@ def _targets():
 def _thm35(ctx):
     from controlml.metrics import wasserstein1
     from controlml.node import num_pieces, transport
-    from controlml.node._transport import _grid_midpoints
+    from controlml.node.transport._transport import _grid_midpoints
     from controlml.plotting.node_transport import plot_transport
 
     cells = ctx.size((4, 8, 16, 32), (2, 4, 8))

@@ -33,16 +33,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_int,
     check_option,
     check_positive,
     check_same_rows,
 )
-from ..errors import ParameterError
-from ._activations import ACTIVATIONS
-from ._control import Control
+from ...errors import ParameterError
+from ..flows._activations import ACTIVATIONS
+from ..flows._control import Control
 from ._training import _check_training, _optimise, _random_module
 
 __all__ = ["TurnpikeResult", "fit_turnpike"]

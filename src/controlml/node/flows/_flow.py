@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .._checks import as_points, check_int, check_option, check_positive
-from ..errors import ControlError, ConvergenceError
+from ..._checks import as_points, check_int, check_option, check_positive
+from ...errors import ControlError, ConvergenceError
 from ._activations import ACTIVATIONS, PIECEWISE_LINEAR, activation_fn, negative_slope
 from ._control import Control, Piece
 from ._shear import eval_spline, parallel, single_normal_shear, spline_from_arrays
@@ -529,7 +529,7 @@ def flow(control: Control | Piece, X: Any, *, activation: str = "relu",
     -----
     Consecutive ReLU shear pieces whose neurons share one normal commute and
     leave :math:`a\\cdot x` invariant; they are applied at once as a linear spline
-    in :math:`a\\cdot x` (see ``controlml.node._shear``), exactly and in
+    in :math:`a\\cdot x` (see ``controlml.node.flows._shear``), exactly and in
     :math:`O(N \\log N)`, accurately even for the steep splines of large
     interpolation problems.
     trajectory : Trajectory

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import as_points, check_int, check_positive, check_same_rows
-from ..errors import ParameterError
-from ._flow import flow
-from ._interpolate import InterpolationResult, interpolate
+from ..._checks import as_points, check_int, check_positive, check_same_rows
+from ...errors import ParameterError
+from ..flows._flow import flow
+from ..simultaneous._interpolate import InterpolationResult, interpolate
 from ._training import fit
 
 __all__ = ["BoundRun", "AprioriBoundStudy", "apriori_bound_study"]

@@ -52,7 +52,7 @@ from scipy.interpolate import BSpline, PPoly
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import Delaunay, cKDTree
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_distinct_rows,
     check_int,
@@ -60,9 +60,9 @@ from .._checks import (
     check_random_state,
     check_same_rows,
 )
-from ..errors import ConvergenceError, DatasetError, ParameterError
-from ._control import Control, Piece
-from ._flow import flow
+from ...errors import ConvergenceError, DatasetError, ParameterError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
 
 __all__ = ["AutonomousResult", "TubeField", "tube_field", "autonomous_interpolate", "vertex_autonomous"]
 

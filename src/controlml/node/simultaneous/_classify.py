@@ -101,16 +101,16 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_distinct_rows,
     check_option,
     check_positive,
     check_random_state,
 )
-from ..errors import DatasetError
-from ._control import Control, Piece
-from ._flow import flow
+from ...errors import DatasetError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
 
 __all__ = ["ClassificationResult", "classify", "classification_bounds", "count_runs"]
 

@@ -52,10 +52,10 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points, check_int, check_positive, check_random_state
-from ..errors import ParameterError
-from ._control import Control, Piece
-from ._flow import flow
+from ..._checks import as_points, check_int, check_positive, check_random_state
+from ...errors import ParameterError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
 from ._transport_flow import inverse_control, pushforward_logdensity, uniform_box_logdensity
 
 __all__ = ["TransportResult", "TransportErrors", "transport", "transport_errors", "density_errors", "num_pieces",
@@ -376,7 +376,7 @@ def _average_error(target: _Target, raw: np.ndarray, aligned: tuple[int, int]) -
 
 def _errors(log_density: Callable[[np.ndarray], np.ndarray], samples: np.ndarray, target: _Target,
             grid: int, Y: np.ndarray, random_state: Any) -> TransportErrors:
-    from ..metrics import kl_divergence, wasserstein1
+    from ...metrics import kl_divergence, wasserstein1
 
     g1, g2 = (grid, grid) if isinstance(grid, int) else grid
     G, vol = _grid_midpoints(target.box, g1, g2)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_int,
     check_nonnegative,
@@ -28,11 +28,11 @@ from .._checks import (
     check_positive,
     check_same_rows,
 )
-from .._io import load_checkpoint_file, save_checkpoint_file
-from ..errors import ControlError, ParameterError
-from ._activations import ACTIVATIONS
-from ._control import Control
-from ._flow import flow
+from ..._io import load_checkpoint_file, save_checkpoint_file
+from ...errors import ControlError, ParameterError
+from ..flows._activations import ACTIVATIONS
+from ..flows._control import Control
+from ..flows._flow import flow
 from ._torch import TorchNODE
 
 __all__ = ["TrainingResult", "fit", "training_objective", "save_checkpoint", "load_checkpoint"]

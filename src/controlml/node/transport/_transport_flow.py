@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points
-from ..errors import ControlError, ParameterError
-from ._control import Control, Piece
-from ._flow import _effective, piece_flow, piece_kind
-from ._shear import eval_spline, parallel, single_normal_shear, spline_from_arrays
+from ..._checks import as_points
+from ...errors import ControlError, ParameterError
+from ..flows._control import Control, Piece
+from ..flows._flow import _effective, piece_flow, piece_kind
+from ..flows._shear import eval_spline, parallel, single_normal_shear, spline_from_arrays
 
 __all__ = ["inverse_flow", "inverse_control", "pushforward_logdensity", "log_jacobian"]
 

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_distinct_rows,
     check_int,
@@ -61,10 +61,10 @@ from .._checks import (
     check_random_state,
     check_same_rows,
 )
-from ..errors import DatasetError
-from ._control import Control, Piece
-from ._flow import flow
-from ._shear import eval_spline, spline_from_arrays
+from ...errors import DatasetError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
+from ..flows._shear import eval_spline, spline_from_arrays
 
 __all__ = ["InterpolationResult", "interpolate", "paper_bounds"]
 
