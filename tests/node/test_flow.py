@@ -6,7 +6,7 @@ from scipy.integrate import solve_ivp
 
 from controlml import ConvergenceError, DatasetError, ParameterError
 from controlml.node import Control, Piece, flow, piece_kind
-from controlml.node.flows._reference import cellwise_flow
+from controlml.node.flows import cellwise_flow
 
 SIGMA = {
     "relu": lambda z: np.maximum(z, 0.0),

@@ -58,3 +58,30 @@ def test_importing_node_does_not_import_torch():
     code = "import sys, controlml.node; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_transport_result_exposes_its_target_and_the_grid_publicly():
+    import numpy as np
+
+    from controlml.node import transport
+    from controlml.node.transport import TargetDensity, grid_midpoints
+
+    H = np.array([[1.0, 3.0], [2.0, 2.0]])
+    box = np.array([[0.0, 0.0], [2.0, 1.0]])
+    r = transport([[0, 0], [1, 1]], H, box=box, num_cells=(2, 2), floor=0.0, grid=40,
+                  num_samples=100, random_state=0)
+    assert isinstance(r.target, TargetDensity)
+    G, vol = grid_midpoints(box, 2, 2)
+    np.testing.assert_allclose(G, [[0.5, 0.25], [0.5, 0.75], [1.5, 0.25], [1.5, 0.75]])
+    assert vol == 0.5
+    # cell weights 1:3:2:2 of total 8 on cells of area 0.5: density = weight / (8 * 0.5)
+    np.testing.assert_allclose(r.target.density(G), [0.25, 0.75, 0.5, 0.5])
+    S = r.target.sample(4000, random_state=1)
+    assert S.shape == (4000, 2) and np.all((S >= box[0]) & (S <= box[1]))
+    assert abs(np.mean((S[:, 0] < 1) & (S[:, 1] > 0.5)) - 3 / 8) < 0.03
+
+
+def test_cellwise_reference_flow_is_public():
+    from controlml.node.flows import cellwise_flow
+
+    assert callable(cellwise_flow)

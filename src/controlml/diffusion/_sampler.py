@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from .._checks import as_points, check_int, check_nonnegative, check_option, check_positive
+from .._torch import check_device, check_dtype, limit_threads, torch_generator
 from ..errors import ParameterError
-from ._torchutil import check_device, check_dtype, limit_threads, torch_generator
 
 __all__ = ["DiffusionSample", "sample", "time_grid"]
 

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from .._checks import as_points, check_int, check_option, check_positive, check_random_state
+from .._torch import check_device, check_dtype
 from ..errors import DatasetError
-from ._torchutil import check_device, check_dtype
 
 __all__ = ["HeatKernelScore"]
 

@@ -19,8 +19,8 @@ from .._checks import (
     check_positive,
     check_random_state,
 )
+from .._torch import check_device, check_dtype, torch_generator
 from ..errors import DatasetError, ParameterError
-from ._torchutil import check_device, check_dtype, torch_generator
 
 __all__ = ["ScoreMLP", "NeuralScore", "train_score_model"]
 
