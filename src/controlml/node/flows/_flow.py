@@ -92,9 +92,13 @@ def _single(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, t: float
     z = X @ a + b[0]
     g = np.where(z > 0, 1.0, gamma)
     lam = g * float(a @ w)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         phi = np.where(lam != 0, np.expm1(lam * t) / np.where(lam != 0, lam, 1.0), t)
-    return X + (g * z * phi)[:, None] * w[None, :]
+        # points that do not move (z = 0, or z < 0 for the ReLU) stay put even where
+        # exp(kappa t) overflows: never 0 * inf; an active point that overflows is inf here
+        # and is reported by flow() with the piece and kappa t
+        disp = np.where(g * z != 0, g * z * phi, 0.0)
+        return X + disp[:, None] * w[None, :]
 
 
 def _sigma_pl(Z: np.ndarray, gamma: float) -> np.ndarray:
@@ -479,8 +483,14 @@ def _relu_runs(control: Control, X: np.ndarray, kw: dict) -> np.ndarray:
                 z = A[k, j] @ XT
                 z += b[k, j]
                 np.maximum(z, 0.0, out=z)
-                z *= np.expm1(kappa[k] * dur[k]) / kappa[k] if kappa[k] != 0 else dur[k]
-                XT += W[k, :, j][:, None] * z
+                with np.errstate(over="ignore"):
+                    factor = np.expm1(kappa[k] * dur[k]) / kappa[k] if kappa[k] != 0 else dur[k]
+                if np.isfinite(factor):
+                    z *= factor
+                else:  # inactive points (z = 0) stay put; active ones overflow (reported by flow)
+                    z = np.where(z > 0, np.inf, 0.0)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    XT += W[k, :, j][:, None] * z
             else:
                 XT = np.ascontiguousarray(piece_flow(control.pieces[k], XT.T, **kw).T)
             k += 1
@@ -493,6 +503,34 @@ def _relu_runs(control: Control, X: np.ndarray, kw: dict) -> np.ndarray:
         XT = np.ascontiguousarray(eval_spline(sp, XT.T).T)
         k = j
     return np.ascontiguousarray(XT.T)
+
+
+def _raise_overflow(control: Control, X: np.ndarray, kw: dict) -> None:
+    """Find the first piece whose flow leaves the floating-point range and say why.
+
+    Only called once the flow came out non-finite from finite inputs, so the cost of
+    replaying the pieces one by one is paid on the error path only.
+    """
+    for k, p in enumerate(control.pieces):
+        with np.errstate(over="ignore", invalid="ignore"):
+            Y = piece_flow(p, X, **kw)
+        bad = ~np.isfinite(Y).all(axis=1)
+        if bad.any():
+            what = piece_kind(p)
+            detail = ""
+            if what == "single":
+                W, A, _ = _effective(p)
+                kt = float(A[0] @ W[:, 0]) * p.duration
+                detail = (f" (single neuron, kappa*t = a.w * duration = {kt:.4g}: exp(kappa*t) "
+                          f"{'overflows' if abs(kt) > 709.0 else 'times the distance to the hyperplane overflows'}"
+                          " for points on the active side)")
+            raise ControlError(
+                f"the flow of piece {k}{detail} leaves the floating-point range for "
+                f"{int(bad.sum())} of {X.shape[0]} points (first: row {int(np.argmax(bad))}); points "
+                "that do not move stay where they are, these would pass |x| = 1.8e308. Rescaling "
+                "helps: a smaller |a . w| or duration for that piece, or data of a smaller size")
+        X = Y
+    raise ControlError("the flow leaves the floating-point range; rescale the data or the control")
 
 
 def flow(control: Control | Piece, X: Any, *, activation: str = "relu",
@@ -541,6 +579,12 @@ def flow(control: Control | Piece, X: Any, *, activation: str = "relu",
         X is not a finite (N, d) array with d = control.dim.
     ConvergenceError
         A point crosses more than ``max_events`` hyperplanes in one general ReLU piece.
+    ControlError
+        The flow of some piece leaves the floating-point range (for a single neuron:
+        :math:`e^{\\kappa t}` overflows, :math:`\\kappa t \\gtrsim 709`) for a point that
+        moves; the message names the piece and :math:`\\kappa t`.  Points that do not move
+        (on the inactive side of a ReLU neuron) are returned unchanged whatever
+        :math:`\\kappa t`.
     """
     if isinstance(control, Piece):
         control = Control((control,))
@@ -554,16 +598,22 @@ def flow(control: Control | Piece, X: Any, *, activation: str = "relu",
     kw = dict(activation=activation, rtol=rtol, atol=atol, max_events=max_events)
     if not return_trajectory:
         if activation == "relu":
-            return _relu_runs(control, X, kw)
-        for p in control.pieces:
-            X = piece_flow(p, X, **kw)
-        return X
+            XT = _relu_runs(control, X, kw)
+        else:
+            XT = X
+            for p in control.pieces:
+                XT = piece_flow(p, XT, **kw)
+        if not np.isfinite(XT).all():
+            _raise_overflow(control, X, kw)
+        return XT
     num_samples = check_int(num_samples, "num_samples", minimum=1)
     ts, Xs, t0 = [0.0], [X], 0.0
     for p in control.pieces:
         h = p.duration / num_samples
         for k in range(num_samples):
             X = piece_flow(p, X, h, **kw)
+            if not np.isfinite(X).all():
+                _raise_overflow(control, Xs[0], kw)
             ts.append(t0 + (k + 1) * h)
             Xs.append(X)
         t0 += p.duration
