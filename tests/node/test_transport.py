@@ -295,7 +295,7 @@ def test_tol_mode_and_transport_errors_agree():
     assert abs(e.l1 - r.errors.l1) < 0.05
     assert np.isfinite(e.kl)
     unmet = transport(UNIT, rho, box=box, tol=1e-6, max_cells=3, grid=32, num_samples=100, random_state=0)
-    assert unmet.status == "tol_not_reached" and unmet.num_cells == (3, 3)
+    assert unmet.status == "tolerance_not_met" and unmet.num_cells == (3, 3)
 
 
 def test_inverse_control_inverts_any_width():

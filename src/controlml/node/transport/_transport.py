@@ -344,7 +344,7 @@ class TransportResult:
     tol : float or None
         The requested L1 tolerance, if any.
     status : str
-        ``"ok"``, or ``"tol_not_reached"`` when ``tol`` was asked and ``max_cells`` was hit.
+        ``"ok"``, or ``"tolerance_not_met"`` when ``tol`` was asked and ``max_cells`` was hit.
     target : TargetDensity
         The target :math:`\\rho_1` as the construction saw it (normalised on ``box``):
         ``target.density(X)``, ``target.sample(N, random_state)``.
@@ -642,7 +642,7 @@ def transport(rho0: Any, rho1: Any, *, box: Any, source_box: Any = None, num_swi
                        target, aligned, Y, rng)
         status = "ok"
         if tol is not None and errs.l1 > tol:
-            status = "tol_not_reached"
+            status = "tolerance_not_met"
         result = TransportResult(control=control, num_switches=control.num_switches, num_cells=(n, m),
                                  masses=masses, source_box=src, box=box, errors=errs, bound=bound,
                                  tol=tol, status=status, target=target, _source=source)
