@@ -5,7 +5,8 @@
 :func:`classify_multiclass` (``_classify_multi``), :func:`runs_distribution`,
 :func:`switch_probability` (``_classify_prob``); :func:`approximate` (Thm 3.2;
 ``_approximate``); :func:`autonomous_interpolate`, :func:`tube_field`,
-:func:`vertex_autonomous` (Thm 3.4; ``_autonomous``).
+:func:`vertex_autonomous` (Thm 3.4; ``_autonomous``, with the geometry of the disjoint
+paths, their routing and B-spline smoothing, in ``_paths``).
 """
 
 from ._approximate import ApproximationResult, approximate, approximation_switches
