@@ -114,6 +114,8 @@ _SAMPLES = 8
 _ZTOL = 1e-12  # relative band around a hyperplane inside which a point counts as on it
 _EPS = np.finfo(float).eps
 _NEIGHBOURS = 32  # hyperplanes per neighbour list (the rest is certified far away)
+_SGRID = np.arange(_SAMPLES + 1) / _SAMPLES  # sample points of a step, as fractions of h
+_DELTA = 1.0 / _SAMPLES
 
 
 def _bnorm(B: np.ndarray) -> np.ndarray:
@@ -184,82 +186,156 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
     samples a second-derivative bound certifies that no crossing was stepped over (else
     the step is cut).  The pattern is then updated from the sign of dz/dt on the
     hyperplanes reached (rank-one changes of B).
+
+    The stages of one step are the methods of :class:`_EventFlow`, in this order:
+    ``_neighbours`` (lists), ``_update_cells`` (patterns, B), ``_taylor`` (V, h),
+    ``_screen`` (candidate pairs, step cut), ``_sample_pairs`` (first flagged sample),
+    ``_locate`` (crossing times) and ``_apply`` (states, times, patterns).
     """
-    N, d = X.shape
-    S = _SAMPLES
-    Y = np.hstack([X, np.ones((N, 1))])
-    t_left = np.full(N, float(tau))
-    events = np.zeros(N, dtype=np.int64)
-    anorm = np.linalg.norm(A, axis=1)
-    absb = np.abs(b)
-    pat = np.zeros((N, A.shape[0]), dtype=bool)
-    B = np.zeros((N, d + 1, d + 1))
-    bnorm = np.zeros(N)
-    fresh = np.zeros(N, dtype=bool)  # pattern to be updated (after an event)
-    dirty = np.ones(N, dtype=bool)  # B to be rebuilt from the pattern
-    hcap = np.full(N, np.inf)
-    hmin = 1e-13 * tau
-    sgrid = np.arange(S + 1) / S
-    delta = 1.0 / S
-    WAb = (W.T[:, :, None] * np.hstack([A, b[:, None]])[:, None, :]).reshape(A.shape[0], -1)
-    # pattern: the side of each hyperplane, or for a point on it (|z| <= zs) the side
-    # dz/dt = a_j . f(x) points to (f is continuous: any pattern gives the same dz/dt)
-    Z = X @ A.T + b
-    zs = _ZTOL * (np.linalg.norm(X, axis=1)[:, None] * anorm + absb + 1e-300)
-    pat[:] = Z > zs
-    bi, bj = np.nonzero(np.abs(Z) <= zs)
-    if bi.size:
-        pat[bi, bj] = np.einsum("md,md->m", _sigma_pl(Z[bi], gamma) @ W.T, A[bj]) > 0
-    del Z, zs
-    # neighbour lists: the k nearest hyperplanes of an anchor xa; all others lie at least rho
-    # from it, so while a step moves a point less than rho - |x - xa| only the list can be met
-    P = A.shape[0]
-    k_nb = min(P, _NEIGHBOURS)
-    nbr = np.zeros((N, k_nb), dtype=np.int64)
-    rho = np.full(N, -1.0)
-    xa = np.zeros((N, d))
-    with np.errstate(divide="ignore"):
-        ainv = np.where(anorm > 0, 1.0 / anorm, np.inf)
-    active = np.arange(N)
-    while active.size:
-        i = active
-        n = i.size
-        x0 = Y[i, :d]
-        moved = np.linalg.norm(x0 - xa[i], axis=1)
-        rb = np.flatnonzero(moved > 0.5 * rho[i])
+    return _EventFlow(W, A, b, X, tau, gamma, max_events).run()
+
+
+def _rescale_steps(V: np.ndarray, h: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Shorten the steps with s < 1 to s h: V_k scales as s^k (in place); returns the new h."""
+    short = s < 1.0
+    if short.any():
+        V[short] *= (s[short, None] ** np.arange(V.shape[1]))[:, :, None]
+        h = np.where(short, h * s, h)
+    return h
+
+
+@dataclass
+class _Pairs:
+    """(point, hyperplane) pairs that may cross on this step, with their sampled u_j(s).
+
+    ``pi`` indexes the active points, ``pl`` the neighbour list, ``pj`` the hyperplane;
+    ``C`` (m, K) are the polynomial coefficients of u_j(s) (> 0 on the pattern's side),
+    ``Us`` its values at the samples, ``lpair`` the first flagged sample (S+1: none) and
+    ``at`` whether the pair decides its point's step.
+    """
+
+    pi: np.ndarray
+    pl: np.ndarray
+    zs: np.ndarray
+    pj: np.ndarray | None = None
+    C: np.ndarray | None = None
+    Us: np.ndarray | None = None
+    lpair: np.ndarray | None = None
+    at: np.ndarray | None = None
+
+
+class _EventFlow:
+    """The state of :func:`_general` for all points: positions, patterns, cells, steps."""
+
+    def __init__(self, W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: float,
+                 gamma: float, max_events: int) -> None:
+        N, d = X.shape
+        self.A, self.b, self.gamma, self.tau, self.max_events = A, b, gamma, tau, max_events
+        self.N, self.d, self.P = N, d, A.shape[0]
+        self.Y = np.hstack([X, np.ones((N, 1))])
+        self.t_left = np.full(N, float(tau))
+        self.events = np.zeros(N, dtype=np.int64)
+        self.anorm = np.linalg.norm(A, axis=1)
+        self.absb = np.abs(b)
+        self.pat = np.zeros((N, self.P), dtype=bool)
+        self.B = np.zeros((N, d + 1, d + 1))
+        self.bnorm = np.zeros(N)
+        self.fresh = np.zeros(N, dtype=bool)  # pattern to be updated (after an event)
+        self.dirty = np.ones(N, dtype=bool)  # B to be rebuilt from the pattern
+        self.hcap = np.full(N, np.inf)
+        self.hmin = 1e-13 * tau
+        self.WAb = (W.T[:, :, None] * np.hstack([A, b[:, None]])[:, None, :]).reshape(self.P, -1)
+        self._initial_pattern(X, W)
+        # neighbour lists: the k nearest hyperplanes of an anchor xa; all others lie at least
+        # rho from it, so while a step moves a point less than rho - |x - xa| only the list
+        # can be met
+        self.k_nb = min(self.P, _NEIGHBOURS)
+        self.nbr = np.zeros((N, self.k_nb), dtype=np.int64)
+        self.rho = np.full(N, -1.0)
+        self.xa = np.zeros((N, d))
+        with np.errstate(divide="ignore"):
+            self.ainv = np.where(self.anorm > 0, 1.0 / self.anorm, np.inf)
+
+    def _initial_pattern(self, X: np.ndarray, W: np.ndarray) -> None:
+        """The side of each hyperplane, or for a point on it (|z| <= zs) the side dz/dt =
+        a_j . f(x) points to (f is continuous: any pattern gives the same dz/dt)."""
+        A, b = self.A, self.b
+        Z = X @ A.T + b
+        zs = _ZTOL * (np.linalg.norm(X, axis=1)[:, None] * self.anorm + self.absb + 1e-300)
+        self.pat[:] = Z > zs
+        bi, bj = np.nonzero(np.abs(Z) <= zs)
+        if bi.size:
+            self.pat[bi, bj] = np.einsum("md,md->m", _sigma_pl(Z[bi], self.gamma) @ W.T, A[bj]) > 0
+
+    def run(self) -> np.ndarray:
+        active = np.arange(self.N)
+        while active.size:
+            active = self._step(active)
+        return self.Y[:, :self.d]
+
+    def _step(self, i: np.ndarray) -> np.ndarray:
+        """One step of the points i; returns those with time left."""
+        d = self.d
+        x0 = self.Y[i, :d]
+        moved = self._neighbours(i, x0)
+        nb = self.nbr[i]
+        Al = self.A[nb]  # (n, k, d)
+        Z0 = np.einsum("nkd,nd->nk", Al, x0) + self.b[nb]
+        anl = self.anorm[nb]
+        zs = _ZTOL * (np.linalg.norm(x0, axis=1)[:, None] * anl + self.absb[nb] + 1e-300)
+        self._update_cells(i, nb, Al, Z0, zs)
+        V, h = self._taylor(i)
+        # stay inside the neighbour list's safe radius: |x(s) - x0| <= s * reach
+        reach = np.linalg.norm(V[:, 1:, :d], axis=2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s_nb = np.where(reach > 0, 0.99 * (self.rho[i] - moved) / reach, 1.0)
+        h = _rescale_steps(V, h, np.clip(s_nb, 0.0, 1.0))
+        pati = self.pat[i[:, None], nb]
+        pairs, h = self._screen(V, h, Al, Z0, anl, zs, pati)
+        lstar, cut = self._sample_pairs(pairs, V, h, nb, pati)
+        s_end, hit, flip_j = self._locate(i.size, pairs, lstar, cut)
+        return self._apply(i, V, h, s_end, hit, flip_j, cut)
+
+    def _neighbours(self, i: np.ndarray, x0: np.ndarray) -> np.ndarray:
+        """Renew the lists of the points that moved more than half their safe radius;
+        returns |x0 - anchor| (0 for renewed lists)."""
+        A, b, P = self.A, self.b, self.P
+        moved = np.linalg.norm(x0 - self.xa[i], axis=1)
+        rb = np.flatnonzero(moved > 0.5 * self.rho[i])
         if rb.size:
             ir = i[rb]
-            if k_nb < P:
-                dist = np.abs(x0[rb] @ A.T + b) * ainv
-                part = np.argpartition(dist, k_nb, axis=1)
-                rho_new = dist[np.arange(rb.size), part[:, k_nb]]
+            if self.k_nb < P:
+                dist = np.abs(x0[rb] @ A.T + b) * self.ainv
+                part = np.argpartition(dist, self.k_nb, axis=1)
+                rho_new = dist[np.arange(rb.size), part[:, self.k_nb]]
                 if np.any(rho_new <= 0):  # a point on more than k_nb hyperplanes: no lists
-                    k_nb = P
-                    nbr = np.tile(np.arange(P), (N, 1))
-                    rho[:] = np.inf
-                    rb, ir = np.arange(n), i
+                    self.k_nb = P
+                    self.nbr = np.tile(np.arange(P), (self.N, 1))
+                    self.rho[:] = np.inf
+                    rb, ir = np.arange(i.size), i
                 else:
-                    nbr[ir] = part[:, :k_nb]
-                    rho[ir] = rho_new
-            if k_nb == P:
-                nbr[ir] = np.arange(P)
-                rho[ir] = np.inf
-            xa[ir] = x0[rb]
+                    self.nbr[ir] = part[:, :self.k_nb]
+                    self.rho[ir] = rho_new
+            if self.k_nb == P:
+                self.nbr[ir] = np.arange(P)
+                self.rho[ir] = np.inf
+            self.xa[ir] = x0[rb]
             moved[rb] = 0.0
-            dirty[ir] = True  # B from scratch now and then: no drift of the rank-one updates
-        nb = nbr[i]
-        Al = A[nb]  # (n, k, d)
-        Z0 = np.einsum("nkd,nd->nk", Al, x0) + b[nb]
-        anl = anorm[nb]
-        zs = _ZTOL * (np.linalg.norm(x0, axis=1)[:, None] * anl + absb[nb] + 1e-300)
-        fr = np.flatnonzero(fresh[i])
+            self.dirty[ir] = True  # B from scratch now and then: no drift of the rank-one updates
+        return moved
+
+    def _update_cells(self, i: np.ndarray, nb: np.ndarray, Al: np.ndarray, Z0: np.ndarray,
+                      zs: np.ndarray) -> None:
+        """Patterns after an event (rank-one changes of B), and B rebuilt where dirty."""
+        d, gamma, B, pat = self.d, self.gamma, self.B, self.pat
+        fr = np.flatnonzero(self.fresh[i])
         if fr.size:
             # after an event only hyperplanes in the band |z| <= zs can change side
             # the field is continuous, so f(x) = B y with the pattern of the cell just left
             bi, bl = np.nonzero(np.abs(Z0[fr]) <= zs[fr])
             if bi.size:
                 m = i[fr[bi]]
-                F = np.einsum("mij,mj->mi", B[m, :d, :], Y[m])
+                F = np.einsum("mij,mj->mi", B[m, :d, :], self.Y[m])
                 j = nb[fr[bi], bl]
                 new = np.einsum("md,md->m", F, Al[fr[bi], bl]) > 0
                 ch = new != pat[m, j]
@@ -268,21 +344,23 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
                     # rank-one updates B += (g_new - g_old) w_j (a_j | b_j)
                     sg = np.where(new[ch], 1.0 - gamma, gamma - 1.0)
                     np.add.at(B, (m[ch], slice(0, d), slice(None)),
-                              sg[:, None, None] * WAb[j[ch]].reshape(-1, d, d + 1))
-                    bnorm[m] = _bnorm(B[m])
-            fresh[i[fr]] = False
-        r = i[dirty[i]]
+                              sg[:, None, None] * self.WAb[j[ch]].reshape(-1, d, d + 1))
+                    self.bnorm[m] = _bnorm(B[m])
+            self.fresh[i[fr]] = False
+        r = i[self.dirty[i]]
         if r.size:
             # [M | c] = sum_j g_j w_j (a_j | b_j): one product for all points
-            Mc = np.where(pat[r], 1.0, gamma) @ WAb
+            Mc = np.where(pat[r], 1.0, gamma) @ self.WAb
             B[r, :d, :] = Mc.reshape(r.size, d, d + 1)
-            bnorm[r] = _bnorm(B[r])
-            dirty[r] = False
+            self.bnorm[r] = _bnorm(B[r])
+            self.dirty[r] = False
+
+    def _taylor(self, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Krylov vectors V_k = B^k y h^k / k! (n, K, d+1) of all points at once, and h."""
         with np.errstate(divide="ignore"):
-            h = np.minimum(np.minimum(t_left[i], _THETA / bnorm[i]), hcap[i])
-        # Krylov vectors V_k = B^k y h^k / k! of all points at once
-        Bi = B[i]
-        v = Y[i]
+            h = np.minimum(np.minimum(self.t_left[i], _THETA / self.bnorm[i]), self.hcap[i])
+        Bi = self.B[i]
+        v = self.Y[i]
         terms = [v]
         scale = np.linalg.norm(v, axis=1)
         for k in range(1, 60):
@@ -290,136 +368,149 @@ def _general(W: np.ndarray, A: np.ndarray, b: np.ndarray, X: np.ndarray, tau: fl
             terms.append(v)
             if np.all(np.linalg.norm(v, axis=1) <= 1e-18 * scale):
                 break
-        V = np.stack(terms, axis=1)  # (n, K, d+1)
-        K = V.shape[1]
-        # stay inside the neighbour list's safe radius: |x(s) - x0| <= s * reach
-        reach = np.linalg.norm(V[:, 1:, :d], axis=2).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s_nb = np.where(reach > 0, 0.99 * (rho[i] - moved) / reach, 1.0)
-        s_nb = np.clip(s_nb, 0.0, 1.0)
-        far = s_nb < 1.0
-        if far.any():
-            V[far] *= (s_nb[far, None] ** np.arange(K))[:, :, None]
-            h = np.where(far, h * s_nb, h)
-        pati = pat[i[:, None], nb]
+        return np.stack(terms, axis=1), h
+
+    def _screen(self, V: np.ndarray, h: np.ndarray, Al: np.ndarray, Z0: np.ndarray,
+                anl: np.ndarray, zs: np.ndarray, pati: np.ndarray) -> tuple[_Pairs, np.ndarray]:
+        """Candidate pairs, and steps cut where some hyperplane is surely crossed.
+
+        u_j(s) = sgn_j z_j(x(s h)) lies between the quadratics U0 + L s -/+ |a_j| R2 s^2;
+        the first time the upper one reaches -zs some hyperplane is surely crossed, so the
+        step is cut there (V_k scales as h^k), and only hyperplanes whose lower quadratic
+        reaches -zs earlier remain candidates.
+        """
+        d, n, K = self.d, V.shape[0], V.shape[1]
         U0 = np.where(pati, Z0, -Z0)  # > 0 on the side of the pattern
-        # u_j(s) = sgn_j z_j(x(s h)) lies between the quadratics U0 + L s -/+ |a_j| R2 s^2
         Z1 = Z0 + np.einsum("nkd,nd->nk", Al, V[:, 1, :d])
         U1 = np.where(pati, Z1, -Z1)  # U0 + L
         R2 = np.linalg.norm(V[:, 2:, :d], axis=2).sum(axis=1) if K > 2 else np.zeros(n)
         pi, pl = np.nonzero((U0 < -zs) | (U1 < anl * R2[:, None] - zs))
-        # the first time the upper quadratic reaches -zs: some hyperplane is surely crossed by
-        # then, so the step is cut there (V_k scales as h^k) and only hyperplanes whose lower
-        # quadratic reaches -zs earlier are candidates
-        if pi.size:
-            U0p, zsp = U0[pi, pl], zs[pi, pl]
-            Lp, aR2p, c0 = U1[pi, pl] - U0p, anl[pi, pl] * R2[pi], U0p + zsp
-            disc = Lp * Lp - 4.0 * aR2p * c0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                s_up = np.where((Lp < 0) & (disc >= 0),
-                                2.0 * c0 / (-Lp + np.sqrt(np.maximum(disc, 0.0))), np.inf)
-            s_cap = np.ones(n)
-            np.minimum.at(s_cap, pi, s_up)
-            s_cap = np.where(s_cap > 0, s_cap, 1.0)
-            short = s_cap < 1.0
-            if short.any():
-                V[short] *= (s_cap[short, None] ** np.arange(K))[:, :, None]
-                h = np.where(short, h * s_cap, h)
-                sp = s_cap[pi]
-                keep = np.minimum(U0p, U0p + Lp * sp - aR2p * sp * sp) < -zsp
-                pi, pl, zsp = pi[keep], pl[keep], zsp[keep]
-        # first sample index (1..S) at which each pair crosses or is not certified; S+1: never
+        if not pi.size:
+            return _Pairs(pi, pl, zs[pi, pl]), h
+        U0p, zsp = U0[pi, pl], zs[pi, pl]
+        Lp, aR2p, c0 = U1[pi, pl] - U0p, anl[pi, pl] * R2[pi], U0p + zsp
+        disc = Lp * Lp - 4.0 * aR2p * c0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s_up = np.where((Lp < 0) & (disc >= 0),
+                            2.0 * c0 / (-Lp + np.sqrt(np.maximum(disc, 0.0))), np.inf)
+        s_cap = np.ones(n)
+        np.minimum.at(s_cap, pi, s_up)
+        s_cap = np.where(s_cap > 0, s_cap, 1.0)
+        if (s_cap < 1.0).any():
+            h = _rescale_steps(V, h, s_cap)
+            sp = s_cap[pi]
+            keep = np.minimum(U0p, U0p + Lp * sp - aR2p * sp * sp) < -zsp
+            pi, pl, zsp = pi[keep], pl[keep], zsp[keep]
+        return _Pairs(pi, pl, zsp), h
+
+    def _sample_pairs(self, pairs: _Pairs, V: np.ndarray, h: np.ndarray, nb: np.ndarray,
+                      pati: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First sample index (1..S) at which each point's pairs cross or are not certified
+        (S+1: never), and the points whose step must be cut (not certified first)."""
+        S, K, n = _SAMPLES, V.shape[1], V.shape[0]
         lstar = np.full(n, S + 1)
-        if pi.size:
-            pj = nb[pi, pl]
-            C = np.einsum("mkd,md->mk", V[pi, :, :d], A[pj])
-            C[:, 0] += b[pj]
-            C[~pati[pi, pl]] *= -1.0
-            pw = sgrid[None, :] ** np.arange(K)[:, None]  # (K, S+1)
-            Us = C @ pw
-            dUs = (C[:, 1:] * np.arange(1, K)) @ pw[:K - 1]
-            S2 = np.abs(C[:, 2:] * (np.arange(2, K) * np.arange(1, K - 1))).sum(axis=1)[:, None]
-            viol = Us[:, 1:] < -zsp[:, None]
-            q = 0.5 * S2 * delta * delta
-            certA = np.minimum(Us[:, :-1], Us[:, :-1] + dUs[:, :-1] * delta - q) >= -zsp[:, None]
-            certB = np.minimum(Us[:, 1:], Us[:, 1:] - dUs[:, 1:] * delta - q) >= -zsp[:, None]
-            unsure = ~viol & ~(certA | certB) & (h[pi] > hmin)[:, None]
-            flag = viol | unsure
-            lpair = np.where(flag.any(axis=1), flag.argmax(axis=1) + 1, S + 1)
-            np.minimum.at(lstar, pi, lpair)
-            at = lpair == lstar[pi]  # pairs that decide their point's step
-            unsure_pt = np.zeros(n, dtype=bool)
-            un = at & (lpair <= S)
-            un &= unsure[np.arange(pi.size), np.minimum(lpair, S) - 1]
-            unsure_pt[pi[un]] = True
-        else:
-            unsure_pt = np.zeros(n, dtype=bool)
+        unsure_pt = np.zeros(n, dtype=bool)
+        pi, pl, zsp = pairs.pi, pairs.pl, pairs.zs
+        if not pi.size:
+            return lstar, unsure_pt
+        pj = nb[pi, pl]
+        C = np.einsum("mkd,md->mk", V[pi, :, :self.d], self.A[pj])
+        C[:, 0] += self.b[pj]
+        C[~pati[pi, pl]] *= -1.0
+        pw = _SGRID[None, :] ** np.arange(K)[:, None]  # (K, S+1)
+        Us = C @ pw
+        dUs = (C[:, 1:] * np.arange(1, K)) @ pw[:K - 1]
+        S2 = np.abs(C[:, 2:] * (np.arange(2, K) * np.arange(1, K - 1))).sum(axis=1)[:, None]
+        viol = Us[:, 1:] < -zsp[:, None]
+        q = 0.5 * S2 * _DELTA * _DELTA
+        certA = np.minimum(Us[:, :-1], Us[:, :-1] + dUs[:, :-1] * _DELTA - q) >= -zsp[:, None]
+        certB = np.minimum(Us[:, 1:], Us[:, 1:] - dUs[:, 1:] * _DELTA - q) >= -zsp[:, None]
+        unsure = ~viol & ~(certA | certB) & (h[pi] > self.hmin)[:, None]
+        flag = viol | unsure
+        lpair = np.where(flag.any(axis=1), flag.argmax(axis=1) + 1, S + 1)
+        np.minimum.at(lstar, pi, lpair)
+        at = lpair == lstar[pi]  # pairs that decide their point's step
+        un = at & (lpair <= S)
+        un &= unsure[np.arange(pi.size), np.minimum(lpair, S) - 1]
+        unsure_pt[pi[un]] = True
+        pairs.pj, pairs.C, pairs.Us, pairs.lpair, pairs.at = pj, C, Us, lpair, at
+        return lstar, unsure_pt
+
+    def _locate(self, n: int, pairs: _Pairs, lstar: np.ndarray,
+                cut: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each step ends (fraction s_end of h), whether at a crossing (hit), and the
+        hyperplane whose pattern bit contradicts the motion (flip_j, -1: none)."""
         s_end = np.ones(n)
         hit = np.zeros(n, dtype=bool)
         flip_j = np.full(n, -1)
         # (a) cut steps: advance to the last certified sample, sample finer next time
-        cut = unsure_pt
-        s_end[cut] = (lstar[cut] - 1) * delta
+        s_end[cut] = (lstar[cut] - 1) * _DELTA
         # (b) crossings: locate the first root in the first flagged sub-interval
-        ev = (lstar <= S) & ~cut
-        if ev.any():
-            sel = at & ev[pi]
-            m_i, C_e, l_e = pi[sel], C[sel], lpair[sel]
-            lo = (l_e - 1) * delta
-            hi = l_e * delta
-            flo = Us[sel, l_e - 1]
-            fhi = Us[sel, l_e]
-            root = np.full(m_i.size, np.nan)
-            proper = flo > 0
-            root[~proper & (lo > 0)] = lo[~proper & (lo > 0)]  # on the hyperplane already
-            # a point on the hyperplane at s = 0: deflate the root at 0
-            defl = ~proper & (lo == 0)
-            Cd = np.zeros_like(C_e)
-            Cd[:, :-1] = C_e[:, 1:]
-            qlo = Cd[:, 0]
-            qhi = (fhi - C_e[:, 0]) / hi
-            okd = defl & (qlo > 0) & (qhi < 0)
-            root[defl & ~okd] = -1.0  # the pattern contradicts the motion: flip that bit
-            Cr = np.where(proper[:, None], C_e, Cd)
-            need = proper | okd
-            if need.any():
-                root[need] = _first_roots(Cr[need], lo[need].astype(float), hi[need].astype(float))
-            # per point: earliest root; a contradiction (-1) wins and flips its hyperplane
-            best = np.full(n, np.inf)
-            np.minimum.at(best, m_i, root)
-            s_end[ev] = best[ev]
-            flips = root < 0
-            flip_j[m_i[flips]] = pj[sel][flips]
-            hit[ev] = True
-        # apply
+        ev = (lstar <= _SAMPLES) & ~cut
+        if not ev.any():
+            return s_end, hit, flip_j
+        sel = pairs.at & ev[pairs.pi]
+        m_i, C_e, l_e = pairs.pi[sel], pairs.C[sel], pairs.lpair[sel]
+        lo = (l_e - 1) * _DELTA
+        hi = l_e * _DELTA
+        flo = pairs.Us[sel, l_e - 1]
+        fhi = pairs.Us[sel, l_e]
+        root = np.full(m_i.size, np.nan)
+        proper = flo > 0
+        root[~proper & (lo > 0)] = lo[~proper & (lo > 0)]  # on the hyperplane already
+        # a point on the hyperplane at s = 0: deflate the root at 0
+        defl = ~proper & (lo == 0)
+        Cd = np.zeros_like(C_e)
+        Cd[:, :-1] = C_e[:, 1:]
+        qlo = Cd[:, 0]
+        qhi = (fhi - C_e[:, 0]) / hi
+        okd = defl & (qlo > 0) & (qhi < 0)
+        root[defl & ~okd] = -1.0  # the pattern contradicts the motion: flip that bit
+        Cr = np.where(proper[:, None], C_e, Cd)
+        need = proper | okd
+        if need.any():
+            root[need] = _first_roots(Cr[need], lo[need].astype(float), hi[need].astype(float))
+        # per point: earliest root; a contradiction (-1) wins and flips its hyperplane
+        best = np.full(n, np.inf)
+        np.minimum.at(best, m_i, root)
+        s_end[ev] = best[ev]
+        flips = root < 0
+        flip_j[m_i[flips]] = pairs.pj[sel][flips]
+        hit[ev] = True
+        return s_end, hit, flip_j
+
+    def _apply(self, i: np.ndarray, V: np.ndarray, h: np.ndarray, s_end: np.ndarray,
+               hit: np.ndarray, flip_j: np.ndarray, cut: np.ndarray) -> np.ndarray:
+        """Advance the states and clocks, update step caps and patterns; returns the points
+        with time left."""
+        t_left, hcap, hmin = self.t_left, self.hcap, self.hmin
         flip = flip_j >= 0
         move = s_end > 0
         mv = np.flatnonzero(move & ~flip)
-        Y[i[mv]] = _poly_states(V[mv], s_end[mv])
+        self.Y[i[mv]] = _poly_states(V[mv], s_end[mv])
         dt = s_end * h
         full = ~hit & ~cut
         new_t = np.where(full & (h >= t_left[i]), 0.0, t_left[i] - np.where(flip, 0.0, dt))
-        new_t[new_t <= 1e-15 * tau] = 0.0
+        new_t[new_t <= 1e-15 * self.tau] = 0.0
         t_left[i] = new_t
-        hcap[i[cut]] = np.maximum(h[cut] * delta, hmin)
+        hcap[i[cut]] = np.maximum(h[cut] * _DELTA, hmin)
         relax = ~cut
         hcap[i[relax]] = hcap[i[relax]] * 4.0
         hit &= ~flip
-        fresh[i[hit]] = True
+        self.fresh[i[hit]] = True
         hcap[i[hit]] = np.inf
         if flip.any():
             fi = i[flip]
-            pat[fi, flip_j[flip]] ^= True
-            dirty[fi] = True
-            hcap[fi] = np.maximum(h[flip] * delta, hmin)
-        events[i[hit | flip]] += 1
-        if np.any(events[i] > max_events):
+            self.pat[fi, flip_j[flip]] ^= True
+            self.dirty[fi] = True
+            hcap[fi] = np.maximum(h[flip] * _DELTA, hmin)
+        self.events[i[hit | flip]] += 1
+        if np.any(self.events[i] > self.max_events):
             raise ConvergenceError(
-                f"the exact integrator met more than {max_events} hyperplane crossings in one "
-                "piece; the field may slide along a hyperplane. Increase max_events or perturb "
-                "the control.")
-        active = i[t_left[i] > 0]
-    return Y[:, :d]
+                f"the exact integrator met more than {self.max_events} hyperplane crossings in "
+                "one piece; the field may slide along a hyperplane. Increase max_events or "
+                "perturb the control.")
+        return i[t_left[i] > 0]
 
 
 def _smooth(piece: Piece, X: np.ndarray, activation: str, rtol: float, atol: float) -> np.ndarray:
