@@ -302,3 +302,11 @@ def test_active_points_that_overflow_raise_a_clear_error(activation):
     mild = Piece(0.5, np.array([[0.0], [0.2]]), np.array([[0.0, 1.0]]), np.array([0.0]))  # moves x_2 only
     with pytest.raises(ControlError, match=r"piece 1 .*kappa\*t = a\.w \* duration = 800.*Rescal"):
         flow(Control((mild, _STEEP)), X, activation=activation)
+
+
+def test_inverse_flow_leaves_inactive_points_where_they_are_when_exp_overflows():
+    from controlml.node import inverse_flow
+
+    compress = Piece(1.0, np.array([[-8.0], [0.0]]), np.array([[100.0, 0.0]]), np.array([1.0]))
+    X = np.array([[-5.0, 0.0], [-0.01, 2.0]])  # inactive: a.x + b <= 0
+    np.testing.assert_array_equal(inverse_flow(compress, X), X)

@@ -58,11 +58,10 @@ def _single_inverse(piece: Piece, X: np.ndarray) -> tuple[np.ndarray, np.ndarray
     kappa = float(a @ w)
     z = X @ a + b[0]
     act = z > 0
-    if kappa != 0.0:
-        psi = -np.expm1(-kappa * t) / kappa  # (1 - e^{-kappa t}) / kappa
-    else:
-        psi = t
-    X0 = X - (np.where(act, z, 0.0) * psi)[:, None] * w[None, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        psi = -np.expm1(-kappa * t) / kappa if kappa != 0.0 else t  # (1 - e^{-kappa t}) / kappa
+        # inactive points never move, even where e^{-kappa t} overflows (no 0 * inf)
+        X0 = X - np.where(act, z * psi, 0.0)[:, None] * w[None, :]
     return X0, np.where(act, kappa * t, 0.0)
 
 
