@@ -84,7 +84,7 @@ def _dop853_piece(piece, X, rtol):
 
 def _cellwise_reference(piece, x0):
     """DOP853 (rtol 1e-13) inside one cell at a time, restarted at every crossing."""
-    from controlml.node._reference import cellwise_flow
+    from controlml.node.flows import cellwise_flow
 
     return cellwise_flow(piece, x0, rtol=1e-13)[0]
 

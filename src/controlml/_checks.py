@@ -94,18 +94,44 @@ def check_same_rows(X: np.ndarray, Y: np.ndarray, names: tuple[str, str] = ("X",
         )
 
 
-def check_distinct_rows(X: np.ndarray, name: str, why: str) -> None:
-    """Raise :class:`DatasetError` naming two equal rows of ``X``.
+#: rows whose difference is at most this many units in the last place of their own magnitude
+#: count as equal: no computation that rounds them (centring, projecting) can tell them apart
+DISTINCT_ULPS = 64
 
-    ``why`` completes the sentence "... so distinct rows are required", e.g.
-    "a neural ODE flow is injective".
+
+def check_distinct_rows(X: np.ndarray, name: str, why: str, *, ulps: float = DISTINCT_ULPS) -> None:
+    """Raise :class:`DatasetError` naming two equal (or numerically equal) rows of ``X`` (N, d).
+
+    Rows i, j count as equal when :math:`\\max_k |X_{ik} - X_{jk}| \\le
+    \\mathrm{ulps}\\cdot\\varepsilon\\,\\max(\\|X_i\\|_\\infty, \\|X_j\\|_\\infty)`
+    (:math:`\\varepsilon` the machine epsilon): rows that close are the same point to working
+    precision (rows 1e-15 apart made interpolation come out inexact instead of refused),
+    whatever the units of the data.  ``why`` completes the sentence "... so distinct rows
+    are required", e.g. "a neural ODE flow is injective".
     """
     pair = find_equal_rows(X)
+    gap = 0.0
+    if pair is None and X.shape[0] > 1 and ulps > 0:
+        size = np.max(np.abs(X), axis=1)
+        rel = ulps * np.finfo(np.float64).eps
+        r = rel * float(size.max())
+        if r > 0:
+            from scipy.spatial import cKDTree
+
+            cand = cKDTree(X).query_pairs(r, p=np.inf, output_type="ndarray")
+            if cand.size:
+                i, j = cand[:, 0], cand[:, 1]
+                diff = np.max(np.abs(X[i] - X[j]), axis=1)
+                close = diff <= rel * np.maximum(size[i], size[j])
+                if close.any():
+                    i, j = min(tuple(sorted(map(int, row))) for row in cand[close])
+                    pair, gap = (i, j), float(np.max(np.abs(X[i] - X[j])))
     if pair is not None:
         i, j = pair
-        raise DatasetError(
-            f"{name} has two equal rows ({i} and {j}): {why}, so distinct rows are required"
-        )
+        what = f"two equal rows ({i} and {j})" if gap == 0 else (
+            f"two rows equal to working precision ({i} and {j}: max |{name}[{i}] - {name}[{j}]| = "
+            f"{gap:.3g}, within {ulps:g} ulps of their size)")
+        raise DatasetError(f"{name} has {what}: {why}, so distinct rows are required")
 
 
 def find_equal_rows(X: np.ndarray) -> tuple[int, int] | None:

@@ -58,3 +58,20 @@ def test_random_state():
     assert check_random_state(g) is g
     with pytest.raises(ParameterError, match="random_state"):
         check_random_state("seed")
+
+
+def test_distinct_rows_tolerance_is_relative_to_the_rows_magnitude():
+    X = np.array([[0.0, 1.0], [2.0, 3.0], [2.0 + 1e-15, 3.0]])
+    with pytest.raises(DatasetError, match=r"X has two rows equal to working precision \(1 and 2: "
+                                           r"max \|X\[1\] - X\[2\]\| = .*, within 64 ulps of their size\): because"):
+        check_distinct_rows(X, "X", "because")
+    # rows near 1e6 that differ by 1e-15 are equal in floating point; gaps of many ulps at any
+    # scale are distinct (1e-9 at size 1, 1e-26 at size 1e-20, 1e-9 next to a row of size 1e4)
+    with pytest.raises(DatasetError, match="1 and 2"):
+        check_distinct_rows(X + 1e6, "X", "because")
+    check_distinct_rows(np.array([[0.0, 1e-20], [1e-20 * (1 + 1e-6), 1e-20]]), "X", "because")
+    check_distinct_rows(np.array([[0.0, 1.0], [0.0, 1.0 + 1e-9]]), "X", "because")
+    check_distinct_rows(np.array([[0.0, 1e-20], [1e-26, 1e-20]]), "X", "because")
+    check_distinct_rows(np.array([[0.5, 1.0], [0.5, 1.0 + 1e-9], [1e4, 0.0]]), "X", "because")
+    with pytest.raises(DatasetError, match="0 and 1"):
+        check_distinct_rows(np.array([[3e-20, 1e-20], [3e-20 + 1e-35, 1e-20], [1e4, 0.0]]), "X", "b")

@@ -19,7 +19,7 @@ def test_readme_example_runs(capsys):
     assert out.startswith("exact")
 
 
-@pytest.mark.parametrize("module", ["controlml.node._interpolate"])
+@pytest.mark.parametrize("module", ["controlml.node.simultaneous._interpolate"])
 def test_doctests(module):
     import importlib
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from controlml import ConvergenceError, DatasetError, ParameterError
+from controlml import ControlError, ConvergenceError, DatasetError, ParameterError
 from controlml.node import Control, Piece, flow, piece_kind
-from controlml.node._reference import cellwise_flow
+from controlml.node.flows import cellwise_flow
 
 SIGMA = {
     "relu": lambda z: np.maximum(z, 0.0),
@@ -278,3 +278,35 @@ def test_point_where_many_hyperplanes_meet():
     for x0, x1 in zip(X[1:], out[1:], strict=True):
         ref, _ = cell_reference(piece, x0)
         assert np.abs(x1 - ref).max() <= 1e-10 * (1 + np.abs(ref).max())
+
+
+# --- issue 11: overflow of exp(kappa t) -------------------------------------------------
+_STEEP = Piece(1.0, np.array([[8.0], [0.0]]), np.array([[100.0, 0.0]]), np.array([1.0]))  # kappa t = 800
+
+
+@pytest.mark.parametrize("trajectory", [False, True])
+def test_inactive_points_never_move_even_when_exp_kappa_t_overflows(trajectory):
+    X = np.array([[-5.0, 0.0], [-0.01, 3.0]])  # a.x + b < 0: the inactive side
+    out = flow(_STEEP, X, return_trajectory=trajectory)
+    XT = out[0] if trajectory else out
+    np.testing.assert_array_equal(XT, X)
+    # also inside a longer control, before and after moderate pieces
+    mild = Piece(0.5, np.array([[0.0], [0.2]]), np.array([[0.0, 1.0]]), np.array([0.0]))  # moves x_2 only
+    ref = flow(Control((mild, mild)), X)
+    np.testing.assert_array_equal(flow(Control((mild, _STEEP, mild)), X), ref)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_active_points_that_overflow_raise_a_clear_error(activation):
+    X = np.array([[-5.0, 0.0], [1.0, 0.0]])  # the second point is active
+    mild = Piece(0.5, np.array([[0.0], [0.2]]), np.array([[0.0, 1.0]]), np.array([0.0]))  # moves x_2 only
+    with pytest.raises(ControlError, match=r"piece 1 .*kappa\*t = a\.w \* duration = 800.*Rescal"):
+        flow(Control((mild, _STEEP)), X, activation=activation)
+
+
+def test_inverse_flow_leaves_inactive_points_where_they_are_when_exp_overflows():
+    from controlml.node import inverse_flow
+
+    compress = Piece(1.0, np.array([[-8.0], [0.0]]), np.array([[100.0, 0.0]]), np.array([1.0]))
+    X = np.array([[-5.0, 0.0], [-0.01, 2.0]])  # inactive: a.x + b <= 0
+    np.testing.assert_array_equal(inverse_flow(compress, X), X)

@@ -124,3 +124,31 @@ def test_report_entries_quick(tmp_path):
     rep = reproduce(names, quick=True, out=tmp_path, progress=False)
     assert all(r.status == "passed" for r in rep.results), [(r.name, r.status, r.error) for r in rep.results]
     assert sum(len(r.checks) for r in rep.results) >= 20
+
+
+# --- issue 11: extreme widths and near-duplicate rows -----------------------------------------
+def test_a_huge_width_is_capped_at_N_neurons_instead_of_allocating_terabytes():
+    rng = np.random.default_rng(3)
+    X, Y = rng.uniform(size=(6, 2)), rng.uniform(size=(6, 2))
+    res = interpolate(X, Y, width=10**12, random_state=0)
+    check_exact(res, X, Y)
+    assert res.control.width == 6 and res.num_switches == 1
+    # moderate widths above N keep their (zero-padded) width
+    assert interpolate(X, Y, width=8, random_state=0).control.width == 8
+
+
+@pytest.mark.parametrize("which", ["X", "Y"])
+def test_rows_equal_to_working_precision_are_refused_naming_them(which):
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(size=(10, 2)), rng.uniform(size=(10, 2))
+    A = X if which == "X" else Y
+    A[7] = A[3] + 1e-15 * np.array([1.0, 0.3])
+    with pytest.raises(DatasetError, match=rf"{which} has two rows equal to working precision \(3 and 7"):
+        interpolate(X, Y, random_state=0)
+
+
+def test_close_but_resolvable_rows_are_still_accepted():
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(size=(10, 2)), rng.uniform(size=(10, 2))
+    X[1] = X[0] + 1e-8 * np.array([1.0, 0.3])
+    assert interpolate(X, Y, random_state=0).status == "exact"

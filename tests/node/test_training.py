@@ -37,14 +37,14 @@ def test_training_objective_is_alpha_K_for_a_constructed_control(data):
 
 def test_fit_decreases_J_and_reports_exact_values(data):
     X, Y = data
-    res = fit(X, Y, alpha=1e-3, num_pieces=4, epochs=80, lr=5e-2, seed=0)
+    res = fit(X, Y, alpha=1e-3, num_pieces=4, epochs=80, lr=5e-2, random_state=0)
     assert res.objective < 0.5 * res.initial_objective
     J, risk, bv2 = training_objective(res.control, X, Y, alpha=1e-3)
     assert (res.objective, res.risk, res.bv_norm_sq) == pytest.approx((J, risk, bv2), rel=1e-12)
     assert res.history.shape == (res.epochs,)
     assert len(res.control.pieces) == 4 and res.control.T == pytest.approx(1.0)
     # same seed, same numbers
-    res2 = fit(X, Y, alpha=1e-3, num_pieces=4, epochs=80, lr=5e-2, seed=0)
+    res2 = fit(X, Y, alpha=1e-3, num_pieces=4, epochs=80, lr=5e-2, random_state=0)
     np.testing.assert_array_equal(res.history, res2.history)
 
 
@@ -79,7 +79,7 @@ def test_bound_315_from_the_construction_property(seed, N, c):
 
 def test_early_stopping_and_status(data):
     X, Y = data
-    res = fit(X, Y, alpha=1.0, num_pieces=2, epochs=5000, lr=1e-2, patience=20, tol=1e-3, seed=1)
+    res = fit(X, Y, alpha=1.0, num_pieces=2, epochs=5000, lr=1e-2, patience=20, tol=1e-3, random_state=1)
     assert res.status == "converged"
     assert res.epochs < 5000
 
@@ -87,13 +87,13 @@ def test_early_stopping_and_status(data):
 def test_width2_and_smooth_activation_train(data):
     X, Y = data
     res = fit(X, Y, alpha=1e-4, num_pieces=2, width=2, activation="tanh", steps_per_piece=2,
-              epochs=60, lr=5e-2, seed=0)
+              epochs=60, lr=5e-2, random_state=0)
     assert res.objective < res.initial_objective
 
 
 def test_checkpoint_round_trip(tmp_path, data):
     X, Y = data
-    res = fit(X, Y, alpha=1e-3, num_pieces=3, epochs=30, seed=0, checkpoint_dir=tmp_path / "ck",
+    res = fit(X, Y, alpha=1e-3, num_pieces=3, epochs=30, random_state=0, checkpoint_dir=tmp_path / "ck",
               checkpoint_every=10)
     assert res.checkpoint is not None
     m, epoch = load_checkpoint(res.checkpoint)
@@ -136,8 +136,8 @@ def test_fit_errors(data, tmp_path):
         fit(X, Y, alpha=1.0, init=interpolate(X, Y, random_state=0).control, num_pieces=3)
     with pytest.raises(ParameterError, match="optimizer must be one of"):
         fit(X, Y, alpha=1.0, optimizer="sgd")
-    with pytest.raises(ParameterError, match="seed must be None"):
-        fit(X, Y, alpha=1.0, seed="a")
+    with pytest.raises(ParameterError, match="random_state must be None"):
+        fit(X, Y, alpha=1.0, random_state="a")
     f = tmp_path / "file"
     f.write_text("x")
     with pytest.raises(ParameterError, match="is not a folder"):

@@ -20,7 +20,7 @@ def data():
 def test_turnpike_result_is_consistent(data):
     X, Y = data
     r = fit_turnpike(X, Y, T=1.0, h=0.25, beta=1e-2, width=2, activation="tanh", epochs=25,
-                     lr=5e-2, seed=0, steps_per_piece=1, samples_per_piece=2, dtype=torch.float64)
+                     lr=5e-2, random_state=0, steps_per_piece=1, samples_per_piece=2, dtype=torch.float64)
     dur, W, A, b = r.control.arrays
     assert len(dur) == 4 and r.T == pytest.approx(1.0)
     theta = np.concatenate([W.reshape(4, -1), A.reshape(4, -1), b.reshape(4, -1)], axis=1)
@@ -41,7 +41,7 @@ def test_turnpike_controls_settle_in_the_middle(data):
     X, Y = data
     res = [fit_turnpike(X, Y, T=T, h=0.25, beta=1e-2, width=2, activation="tanh",
                         steps_per_piece=1, samples_per_piece=2, optimizer="lbfgs", lr=1.0,
-                        epochs=12, seed=k, dtype=torch.float64) for k, T in enumerate((1.0, 2.0))]
+                        epochs=12, random_state=k, dtype=torch.float64) for k, T in enumerate((1.0, 2.0))]
     # the state in the middle is closer to the steady state y for the longer horizon
     assert res[1].state_distance_middle < res[0].state_distance_middle
     # and the controls there are nearly the steady control theta_bar = 0

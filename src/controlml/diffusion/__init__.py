@@ -8,7 +8,7 @@ surrogate score trained by denoising score matching (:func:`train_score_model`)
 and memorisation statistics (:func:`sample_statistics`).
 """
 
-from ._sampler import DiffusionSample, sample, time_grid
+from ._sampler import DiffusionSample, ScoreFunction, sample, time_grid
 from ._score import HeatKernelScore
 from ._stats import SampleStatistics, sample_statistics
 from ._surrogate import NeuralScore, ScoreMLP, train_score_model
@@ -25,6 +25,7 @@ from ._theory import (
 __all__ = [
     "HeatKernelScore",
     "DiffusionSample",
+    "ScoreFunction",
     "sample",
     "time_grid",
     "LiYauCheck",

@@ -6,16 +6,16 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from .._checks import as_points, check_int, check_nonnegative, check_option, check_positive
+from .._torch import check_device, check_dtype, limit_threads, torch_generator
 from ..errors import ParameterError
-from ._torchutil import check_device, check_dtype, limit_threads, torch_generator
 
-__all__ = ["DiffusionSample", "sample", "time_grid"]
+__all__ = ["DiffusionSample", "ScoreFunction", "sample", "time_grid"]
 
 _METHODS = ("euler", "heun", "rk4")
 _GRIDS = ("geometric", "uniform", "quadratic")
@@ -109,6 +109,91 @@ def _nu_values(nu: Any, ts: np.ndarray, extra: np.ndarray | None) -> tuple[np.nd
     return vals[: len(ts)], vals[len(ts):]
 
 
+@runtime_checkable
+class ScoreFunction(Protocol):
+    """What :func:`sample` needs of a score: its dimension, precision, device and hot path.
+
+    ``score_tensor(x, t)`` returns :math:`s(x, t)` (n, d) for a tensor ``x`` (n, d) of
+    ``dtype`` on ``device`` with no validation (the samplers call it once or more per
+    step); :class:`~controlml.diffusion.HeatKernelScore` and
+    :class:`~controlml.diffusion.NeuralScore` implement it.
+    """
+
+    d: int
+    dtype: torch.dtype
+    device: torch.device
+
+    def score_tensor(self, x: torch.Tensor, t: float) -> torch.Tensor: ...
+
+
+class _Stepper:
+    """One step of the backward dynamics from ``ta`` down to ``tb`` (``h = ta - tb``), in place.
+
+    ``sfun`` is the score's hot path, ``nus`` the diffusivity on the grid, ``gen`` the
+    torch generator of the Brownian increments.  One subclass per method, chosen once.
+    """
+
+    nfe_per_step = 0
+
+    def __init__(self, sfun: Any, nus: np.ndarray, gen: torch.Generator) -> None:
+        self.sfun, self.nus, self.gen = sfun, nus, gen
+
+    def noise(self, x: torch.Tensor, scale: float) -> torch.Tensor:
+        z = torch.randn(x.shape, generator=self.gen, dtype=x.dtype, device=x.device)
+        return z if scale == 1.0 else z.mul_(scale)
+
+    def step(self, x: torch.Tensor, k: int, ta: float, tb: float) -> None:
+        raise NotImplementedError
+
+
+class _Euler(_Stepper):
+    """Euler--Maruyama: :math:`x \\mathrel{+}= h(1+\\nu_k)s(x, t_a) + \\sqrt{2\\nu_k h}\\,\\xi`."""
+
+    nfe_per_step = 1
+
+    def step(self, x: torch.Tensor, k: int, ta: float, tb: float) -> None:
+        h, nu = ta - tb, self.nus[k]
+        x.add_(self.sfun(x, ta).mul_(1.0 + nu), alpha=h)
+        if nu > 0:
+            x.add_(self.noise(x, 1.0), alpha=math.sqrt(2.0 * nu * h))
+
+
+class _Heun(_Stepper):
+    """Stochastic Heun (order 2 for the ODE; the same additive noise in predictor and corrector)."""
+
+    nfe_per_step = 2
+
+    def step(self, x: torch.Tensor, k: int, ta: float, tb: float) -> None:
+        h, nus = ta - tb, self.nus
+        f0 = self.sfun(x, ta).mul_(1.0 + nus[k])
+        nbar = 0.5 * (nus[k] + nus[k + 1])
+        noise = self.noise(x, math.sqrt(2.0 * nbar * h)) if nbar > 0 else None
+        xp = x + h * f0
+        if noise is not None:
+            xp.add_(noise)
+        f1 = self.sfun(xp, tb).mul_(1.0 + nus[k + 1])
+        x.add_(f0.add_(f1), alpha=0.5 * h)
+        if noise is not None:
+            x.add_(noise)
+
+
+class _RK4(_Stepper):
+    """Classical Runge--Kutta 4 on :math:`dx/d\\bar t = s(x, t_a - \\bar t)` (the ODE, nu = 0)."""
+
+    nfe_per_step = 4
+
+    def step(self, x: torch.Tensor, k: int, ta: float, tb: float) -> None:
+        h, tm, s = ta - tb, 0.5 * (ta + tb), self.sfun
+        k1 = s(x, ta)
+        k2 = s(x + (0.5 * h) * k1, tm)
+        k3 = s(x + (0.5 * h) * k2, tm)
+        k4 = s(x + h * k3, tb)
+        x.add_(k1 + 2.0 * k2 + 2.0 * k3 + k4, alpha=h / 6.0)
+
+
+_STEPPERS: dict[str, type[_Stepper]] = {"euler": _Euler, "heun": _Heun, "rk4": _RK4}
+
+
 def sample(score: Any, n: int, *, t_max: float = 1.0, t_min: float = 1e-3, nu: Any = 1.0,
            steps: int = 1000, method: str = "euler", grid: str = "geometric",
            init: str = "exact", x0: Any = None, keep_paths: int = 0, dtype: Any = None,
@@ -133,8 +218,9 @@ def sample(score: Any, n: int, *, t_max: float = 1.0, t_min: float = 1e-3, nu: A
     Parameters
     ----------
     score : HeatKernelScore or NeuralScore
-        Anything with ``d`` and ``_score_tensor(x, t)``; ``sample_marginal`` is
-        needed unless ``x0`` is given.
+        Anything with ``d``, ``dtype``, ``device`` and ``score_tensor(x, t)`` (the
+        :class:`ScoreFunction` protocol); ``sample_marginal`` is needed unless ``x0``
+        is given.
     n : int
         Number of samples.
     t_max, t_min : float
@@ -172,9 +258,9 @@ def sample(score: Any, n: int, *, t_max: float = 1.0, t_min: float = 1e-3, nu: A
     """
     # ------------------------------------------------------------ validation (before any work)
     d = getattr(score, "d", None)
-    if d is None or not hasattr(score, "_score_tensor"):
-        raise ParameterError("score must be a HeatKernelScore or a NeuralScore; got "
-                             f"{type(score).__name__}")
+    if d is None or not callable(getattr(score, "score_tensor", None)):
+        raise ParameterError("score must be a HeatKernelScore or a NeuralScore (anything with d, "
+                             f"dtype, device and score_tensor(x, t)); got {type(score).__name__}")
     n = check_int(n, "n", minimum=1)
     t_max, t_min = _check_times(t_max, t_min)
     steps = check_int(steps, "steps", minimum=1)
@@ -210,8 +296,7 @@ def sample(score: Any, n: int, *, t_max: float = 1.0, t_min: float = 1e-3, nu: A
     paths = np.empty((steps + 1, keep_paths, d))
     if keep_paths:
         paths[0] = X0[:keep_paths]
-    sfun = score._score_tensor
-    nfe = 0
+    stepper = _STEPPERS[method](score.score_tensor, nus, gen)  # chosen once, not per step
     it: Any = range(steps)
     if progress:
         from tqdm.auto import tqdm
@@ -220,40 +305,10 @@ def sample(score: Any, n: int, *, t_max: float = 1.0, t_min: float = 1e-3, nu: A
     threads = limit_threads(num_threads) if num_threads is not None else contextlib.nullcontext()
     with torch.no_grad(), threads:
         for k in it:
-            ta, tb = float(ts[k]), float(ts[k + 1])
-            h = ta - tb
-            if method == "euler":
-                drift = sfun(x, ta).mul_(1.0 + nus[k])
-                nfe += 1
-                x.add_(drift, alpha=h)
-                if nus[k] > 0:
-                    x.add_(torch.randn(x.shape, generator=gen, dtype=dtype, device=device),
-                           alpha=math.sqrt(2.0 * nus[k] * h))
-            elif method == "heun":
-                f0 = sfun(x, ta).mul_(1.0 + nus[k])
-                nbar = 0.5 * (nus[k] + nus[k + 1])
-                noise = None
-                if nbar > 0:
-                    noise = torch.randn(x.shape, generator=gen, dtype=dtype, device=device)
-                    noise.mul_(math.sqrt(2.0 * nbar * h))
-                xp = x + h * f0
-                if noise is not None:
-                    xp.add_(noise)
-                f1 = sfun(xp, tb).mul_(1.0 + nus[k + 1])
-                nfe += 2
-                x.add_(f0.add_(f1), alpha=0.5 * h)
-                if noise is not None:
-                    x.add_(noise)
-            else:  # rk4 on dx/dtbar = s(x, t), t = ta - tbar
-                tm = 0.5 * (ta + tb)
-                k1 = sfun(x, ta)
-                k2 = sfun(x + (0.5 * h) * k1, tm)
-                k3 = sfun(x + (0.5 * h) * k2, tm)
-                k4 = sfun(x + h * k3, tb)
-                nfe += 4
-                x.add_(k1 + 2.0 * k2 + 2.0 * k3 + k4, alpha=h / 6.0)
+            stepper.step(x, k, float(ts[k]), float(ts[k + 1]))
             if keep_paths:
                 paths[k + 1] = x[:keep_paths].detach().cpu().numpy()
+    nfe = stepper.nfe_per_step * steps
     X = x.detach().cpu().numpy().astype(np.float64)
     status = "ok" if np.all(np.isfinite(X)) else "non-finite"
     return DiffusionSample(X=X, X0=np.asarray(X0, dtype=np.float64), t=ts, nu=nus, paths=paths,

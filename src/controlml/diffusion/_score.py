@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from .._checks import as_points, check_int, check_option, check_positive, check_random_state
+from .._torch import check_device, check_dtype
 from ..errors import DatasetError
-from ._torchutil import check_device, check_dtype
 
 __all__ = ["HeatKernelScore"]
 
@@ -163,7 +163,7 @@ class HeatKernelScore:
                 div.append(trcov * inv4t * inv4t * 4.0 - 0.5 * self.d / t)
         return (torch.cat(logu), torch.cat(score), torch.cat(div) if want_div else None)
 
-    def _score_tensor(self, x: torch.Tensor, t: float) -> torch.Tensor:
+    def score_tensor(self, x: torch.Tensor, t: float) -> torch.Tensor:
         r"""Hot path of the samplers: the score only, for a validated tensor (n, d).
 
         Per block of queries and of at most 8192 data points: one product
@@ -225,7 +225,7 @@ class HeatKernelScore:
         r"""The exact score :math:`s(x,t)=\nabla\log u(x,t)` at ``x`` (n, d) -> (n, d)."""
         t = check_positive(t, "t")
         xt, numpy = self._query(x)
-        return self._out(self._score_tensor(xt, t), numpy)
+        return self._out(self.score_tensor(xt, t), numpy)
 
     def divergence(self, x: Any, t: float) -> Any:
         r""":math:`\operatorname{div} s = \Delta\log u` at ``x`` (n, d) -> (n,), in closed form."""

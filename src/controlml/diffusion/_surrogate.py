@@ -19,8 +19,8 @@ from .._checks import (
     check_positive,
     check_random_state,
 )
+from .._torch import check_device, check_dtype, torch_generator
 from ..errors import DatasetError, ParameterError
-from ._torchutil import check_device, check_dtype, torch_generator
 
 __all__ = ["ScoreMLP", "NeuralScore", "train_score_model"]
 
@@ -128,7 +128,8 @@ class NeuralScore:
     seconds: float
     status: str
 
-    def _score_tensor(self, x: torch.Tensor, t: float) -> torch.Tensor:
+    def score_tensor(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        r"""Hot path of the samplers: :math:`s_\theta(x, t)` (n, d) for a tensor x (n, d), unchecked."""
         tt = torch.full((x.shape[0], 1), t, dtype=x.dtype, device=x.device)
         return -self.model(x.to(self.dtype), tt.to(self.dtype)).to(x.dtype) / math.sqrt(2.0 * t)
 
@@ -145,7 +146,7 @@ class NeuralScore:
         t = check_positive(t, "t")
         xt, numpy = self._query(x)
         with torch.no_grad():
-            s = self._score_tensor(xt, t)
+            s = self.score_tensor(xt, t)
         return s.cpu().numpy().astype(np.float64) if numpy else s
 
     def divergence(self, x: Any, t: float) -> Any:
@@ -154,7 +155,7 @@ class NeuralScore:
         xt, numpy = self._query(x)
         xt = xt.detach().clone().requires_grad_(True)
         with torch.enable_grad():
-            s = self._score_tensor(xt, t)
+            s = self.score_tensor(xt, t)
             div = _div_exact(s, xt, create_graph=False)
         return div.detach().cpu().numpy().astype(np.float64) if numpy else div.detach()
 

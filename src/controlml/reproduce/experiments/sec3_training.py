@@ -35,7 +35,7 @@ def _training_bound(ctx):
     num_random = ctx.size(3, 1)
     study = apriori_bound_study(
         X, Y, alphas=alphas, num_random=num_random, T=1.0, epochs=ctx.size(400, 60),
-        constructed_epochs=ctx.size(12, 2), random_state=seed_c, seed=ctx.seed,
+        constructed_epochs=ctx.size(12, 2), random_state=seed_c,
         progress=ctx.progress)
     ctx.note(
         f"N = {N} random points and targets in [-1, 1]^2, ReLU, width P = 1, T = 1, L + 1 = "
@@ -100,7 +100,7 @@ def _turnpike(ctx):
     beta, h = 1e-2, 0.25
     results = [fit_turnpike(X, Y, T=T, h=h, beta=beta, width=2, activation="tanh",
                             steps_per_piece=1, samples_per_piece=2, optimizer="lbfgs", lr=1.0,
-                            epochs=ctx.size(30, 12), seed=ctx.seed + k, dtype=torch.float64,
+                            epochs=ctx.size(30, 12), random_state=ctx.seed + k, dtype=torch.float64,
                             progress=ctx.progress)
                for k, T in enumerate(ctx.iterate(Ts, "horizons"))]
     dm = [r.distance_middle for r in results]

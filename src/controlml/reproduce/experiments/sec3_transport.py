@@ -38,7 +38,7 @@ def _targets():
 def _thm35(ctx):
     from controlml.metrics import wasserstein1
     from controlml.node import num_pieces, transport
-    from controlml.node._transport import _grid_midpoints
+    from controlml.node.transport import grid_midpoints
     from controlml.plotting.node_transport import plot_transport
 
     cells = ctx.size((4, 8, 16, 32), (2, 4, 8))
@@ -77,7 +77,7 @@ def _thm35(ctx):
         ctx.check(f"{name}: W1(rho(T), rho_1) decreases with L (same samples)", "decreasing",
                   [round(v, 4) for v in w1], bool(np.all(np.diff(w1) < 0)))
         # the finite-sample floor of W1: two independent samples of rho_1 itself
-        tgt = results[-1]._target
+        tgt = results[-1].target
         floor_w1 = wasserstein1(tgt.sample(ns, ctx.rng(30 + ti)), tgt.sample(ns, ctx.rng(40 + ti)),
                                 max_points=ns)
         ctx.check(f"{name}: W1 at the largest L vs the sampling floor W1(rho_1 sample, rho_1 sample)",
@@ -95,10 +95,10 @@ def _thm35(ctx):
         ctx.check(f"{name}: exact density of rho(T) has mass 1 (aligned quadrature)", 1.0,
                   [round(r.errors.mass, 8) for r in results],
                   all(abs(r.errors.mass - 1.0) < 1e-6 for r in results))
-        G, _ = _grid_midpoints(box, img, img)
+        G, _ = grid_midpoints(box, img, img)
         show = [0, len(results) // 2, len(results) - 1] if len(results) > 2 else list(range(len(results)))
         pushed = [np.exp(results[k].log_density(G)).reshape(img, img) for k in show]
-        target = results[-1]._target.density(G).reshape(img, img)
+        target = results[-1].target.density(G).reshape(img, img)
         fig = plot_transport(target, pushed, [L[k] for k in show], box,
                              {"L": L, "L1": l1, "KL": kl, "W1": w1}, title=name,
                              samples=results[-1].sample(1500, random_state=ctx.rng(20 + ti)))

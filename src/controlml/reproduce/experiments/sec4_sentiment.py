@@ -29,6 +29,7 @@ _HOW = (
     ),
 )
 def _sentiment(ctx):
+    from controlml._torch import one_thread
     from controlml.attention.sentiment import (
         SentimentAttentionModel,
         Tokenizer,
@@ -40,7 +41,6 @@ def _sentiment(ctx):
         split_sentiment,
         train_sentiment,
     )
-    from controlml.attention.sentiment._threads import one_thread
     from controlml.errors import DataNotFoundError
 
     if ctx.data_dir is None:

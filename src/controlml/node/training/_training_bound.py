@@ -19,16 +19,17 @@ and whether :math:`\\|\\theta^*\\|^2_{BV} \\le K`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from .._checks import as_points, check_int, check_positive, check_same_rows
-from ..errors import ParameterError
-from ._flow import flow
-from ._interpolate import InterpolationResult, interpolate
+from ..._checks import as_points, check_int, check_positive, check_random_state, check_same_rows
+from ...errors import ParameterError
+from ..flows._flow import flow
+from ..simultaneous._interpolate import InterpolationResult, interpolate
 from ._training import fit
 
 __all__ = ["BoundRun", "AprioriBoundStudy", "apriori_bound_study"]
@@ -46,7 +47,7 @@ class BoundRun:
     init : str
         ``"constructed"`` or ``"random"``.
     seed : int
-        Seed of a random start (-1 for the constructed start).
+        The torch seed of a random start (-1 for the constructed start).
     objective, risk, bv_norm_sq : float
         :math:`J_\\alpha(\\theta^*)`, its empirical risk and :math:`\\|\\theta^*\\|^2_{BV}` (exact flow, float64).
     constructive_objective : float
@@ -106,9 +107,9 @@ class AprioriBoundStudy:
 def apriori_bound_study(X: Any, Y: Any, *, alphas: Any, num_random: int = 3, T: float = 1.0,
                         epochs: int = 600, lr: float = 2e-2, constructed_epochs: int = 20,
                         constructed_lr: float = 0.5, init_scale: float = 0.5,
-                        random_state: Any = None, seed: int = 0,
+                        random_state: Any = None,
                         dtype: torch.dtype = torch.float64, device: str | torch.device | None = None,
-                        progress: bool = False) -> AprioriBoundStudy:
+                        progress: bool = False, seed: Any = None) -> AprioriBoundStudy:
     """Construct :math:`\\theta_c`, train :math:`J_\\alpha` from it and from random starts, compare.
 
     .. math::
@@ -122,7 +123,7 @@ def apriori_bound_study(X: Any, Y: Any, *, alphas: Any, num_random: int = 3, T: 
     alphas : sequence of float
         Regularisation weights :math:`\\alpha > 0`.
     num_random : int
-        Random starts per :math:`\\alpha` (seeds ``seed, seed + 1, ...``).
+        Random starts per :math:`\\alpha` (the same ``num_random`` starts for every alpha).
     T : float
         Horizon of the construction and of every trained control (same L + 1 = 2N pieces).
     epochs, lr : int, float
@@ -131,16 +132,17 @@ def apriori_bound_study(X: Any, Y: Any, *, alphas: Any, num_random: int = 3, T: 
         L-BFGS (strong Wolfe) from the constructed control.
     init_scale : float
         Scale of the random starts (see :func:`fit`).
-    random_state : None, int or Generator
-        For :func:`interpolate`.
-    seed : int
-        First torch seed of the random starts.
+    random_state : None, int or numpy.random.Generator
+        Drives :func:`interpolate` and then draws the torch seeds of the random starts.
     dtype : torch.dtype
         Of the training (float64 by default: the comparison with :math:`J_\\alpha(\\theta_c)`
         is a certificate, and float32 rounding of the steep constructed control would
         blur it).
     device, progress
         As in :func:`fit`.
+    seed : int, optional
+        Deprecated (FutureWarning): the old separate first torch seed of the random starts
+        (``seed, seed + 1, ...``), with ``random_state`` then used by :func:`interpolate` only.
 
     Returns
     -------
@@ -156,8 +158,17 @@ def apriori_bound_study(X: Any, Y: Any, *, alphas: Any, num_random: int = 3, T: 
     if not alphas:
         raise ParameterError("alphas must hold at least one value")
     num_random = check_int(num_random, "num_random", minimum=0)
-    seed = check_int(seed, "seed")
-    res = interpolate(X, Y, width=1, T=T, random_state=random_state)
+    if seed is not None:
+        warnings.warn("apriori_bound_study(seed=...) is deprecated and will be removed in the next "
+                      "release; random_state=... now seeds the random starts too", FutureWarning,
+                      stacklevel=2)
+        seed = check_int(seed, "seed")
+    rng = check_random_state(random_state)
+    res = interpolate(X, Y, width=1, T=T, random_state=rng)
+    if seed is not None:
+        start_seeds = [seed + j for j in range(num_random)]
+    else:
+        start_seeds = [int(s) for s in rng.integers(0, 2**31, size=num_random)]
     ctrl = res.control
     K = ctrl.bv_norm() ** 2
     L1 = len(ctrl.pieces)
@@ -166,14 +177,14 @@ def apriori_bound_study(X: Any, Y: Any, *, alphas: Any, num_random: int = 3, T: 
     for alpha in alphas:
         Jc = alpha * K + risk_c
         bound = K + risk_c / alpha
-        starts = [("constructed", -1)] + [("random", seed + j) for j in range(num_random)]
+        starts = [("constructed", -1)] + [("random", s) for s in start_seeds]
         for init, s in starts:
             if init == "constructed":
                 tr = fit(X, Y, alpha=alpha, init=ctrl, epochs=constructed_epochs, lr=constructed_lr,
                          optimizer="lbfgs", patience=3, dtype=dtype, device=device, progress=progress)
             else:
                 tr = fit(X, Y, alpha=alpha, num_pieces=L1, T=T, epochs=epochs, lr=lr, schedule="cosine",
-                         patience=epochs, init_scale=init_scale, seed=s, dtype=dtype, device=device,
+                         patience=epochs, init_scale=init_scale, random_state=s, dtype=dtype, device=device,
                          progress=progress)
             runs.append(BoundRun(alpha, init, s, tr.objective, tr.risk, tr.bv_norm_sq, Jc,
                                  bool(tr.objective <= Jc * (1 + _RTOL)),

@@ -52,10 +52,10 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points, check_int, check_positive, check_random_state
-from ..errors import ParameterError
-from ._control import Control, Piece
-from ._flow import flow
+from ..._checks import as_points, check_int, check_positive, check_random_state
+from ...errors import ParameterError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
 from ._transport_flow import inverse_control, pushforward_logdensity, uniform_box_logdensity
 
 __all__ = ["TransportResult", "TransportErrors", "transport", "transport_errors", "density_errors", "num_pieces",
@@ -82,23 +82,45 @@ def _as_box(box: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _grid_midpoints(box: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, float]:
-    """Midpoints of an nx x ny grid of the box, shape (nx*ny, 2) in C order (x1 major)."""
+def grid_midpoints(box: Any, nx: int, ny: int) -> tuple[np.ndarray, float]:
+    """Midpoints of an ``nx x ny`` grid of a rectangle, and the area of one cell.
+
+    Parameters
+    ----------
+    box : array_like (2, 2)
+        ``[[lo_1, lo_2], [hi_1, hi_2]]``.
+    nx, ny : int
+        Cells along :math:`x_1` and :math:`x_2`.
+
+    Returns
+    -------
+    G : array (nx * ny, 2)
+        The cell midpoints in C order (:math:`x_1` major), so ``f(G).reshape(nx, ny)`` is an
+        image with :math:`x_1` along the first axis.
+    vol : float
+        The area of one cell, so ``f(G).sum() * vol`` is the midpoint rule for the integral.
+    """
+    box = np.asarray(box, dtype=np.float64)
     x1 = box[0, 0] + (np.arange(nx) + 0.5) * (box[1, 0] - box[0, 0]) / nx
     x2 = box[0, 1] + (np.arange(ny) + 0.5) * (box[1, 1] - box[0, 1]) / ny
     G = np.stack(np.meshgrid(x1, x2, indexing="ij"), axis=-1).reshape(-1, 2)
     return G, float(np.prod(box[1] - box[0]) / (nx * ny))
 
 
-class _Target:
-    """rho1 restricted to its box and normalised (callable or cell weights)."""
+class TargetDensity:
+    """A density restricted to its box and normalised (a callable or cell weights).
+
+    :meth:`density` evaluates it at points X (N, 2) (zero outside ``box``),
+    :meth:`sample` draws exact samples, :meth:`cell_masses` integrates it over a grid.
+    ``TransportResult.target`` is the target :math:`\\rho_1` of a :func:`transport` run.
+    """
 
     def __init__(self, rho1: Any, box: np.ndarray, quad: int, name: str = "rho1"):
         self.box = box
         self.name = name
         if callable(rho1):
             self.fn = rho1
-            G, vol = _grid_midpoints(box, 256, 256)
+            G, vol = grid_midpoints(box, 256, 256)
             vals = self._call(G)
             Z = float(vals.sum() * vol)
             if not Z > 0:
@@ -127,6 +149,7 @@ class _Target:
         return v
 
     def density(self, X: np.ndarray) -> np.ndarray:
+        """The normalised density at X (N, 2), shape (N,); zero outside the box."""
         box = self.box
         inside = np.all((X >= box[0]) & (X <= box[1]), axis=1)
         out = np.zeros(X.shape[0])
@@ -150,12 +173,13 @@ class _Target:
             q1, q2 = n * max(1, math.ceil(64 / n)), m * max(1, math.ceil(64 / m))
         else:
             q1, q2 = n * self.quad, m * self.quad
-        G, vol = _grid_midpoints(self.box, q1, q2)
+        G, vol = grid_midpoints(self.box, q1, q2)
         v = self.density(G).reshape(n, q1 // n, m, q2 // m).sum(axis=(1, 3)) * vol
         return v / v.sum()
 
-    def sample(self, N: int, rng: np.random.Generator) -> np.ndarray:
-        """Exact samples of rho1 on box: cell weights directly, callables by rejection."""
+    def sample(self, N: int, random_state: Any = None) -> np.ndarray:
+        """N (N, 2) exact samples on box: cell weights directly, callables by rejection."""
+        rng = check_random_state(random_state)
         box = self.box
         if self.hist is not None:
             n1, n2 = self.hist.shape
@@ -164,7 +188,7 @@ class _Target:
             u = rng.uniform(size=(N, 2))
             rel = np.column_stack([(i + u[:, 0]) / n1, (j + u[:, 1]) / n2])
             return box[0] + rel * (box[1] - box[0])
-        G, _ = _grid_midpoints(box, 256, 256)
+        G, _ = grid_midpoints(box, 256, 256)
         bound = 1.5 * float(self.density(G).max())
         out, have = [], 0
         while have < N:
@@ -320,7 +344,10 @@ class TransportResult:
     tol : float or None
         The requested L1 tolerance, if any.
     status : str
-        ``"ok"``, or ``"tol_not_reached"`` when ``tol`` was asked and ``max_cells`` was hit.
+        ``"ok"``, or ``"tolerance_not_met"`` when ``tol`` was asked and ``max_cells`` was hit.
+    target : TargetDensity
+        The target :math:`\\rho_1` as the construction saw it (normalised on ``box``):
+        ``target.density(X)``, ``target.sample(N, random_state)``.
     """
 
     control: Control
@@ -333,7 +360,7 @@ class TransportResult:
     bound: float
     tol: float | None
     status: str
-    _target: Any = field(default=None, repr=False, compare=False)
+    target: TargetDensity | None = field(default=None, repr=False, compare=False)
     _source: Any = field(default=None, repr=False, compare=False)
 
     def log_rho0(self, X: Any) -> np.ndarray:
@@ -361,11 +388,11 @@ def _source_samples(source: Any, src: np.ndarray, N: int, rng: np.random.Generat
     return source.sample(N, rng)
 
 
-def _average_error(target: _Target, raw: np.ndarray, aligned: tuple[int, int]) -> float:
+def _average_error(target: TargetDensity, raw: np.ndarray, aligned: tuple[int, int]) -> float:
     """||cell average - rho||_1 by the midpoint rule on a grid aligned with the cells."""
     n, m = raw.shape
     box = target.box
-    G, vol = _grid_midpoints(box, *aligned)
+    G, vol = grid_midpoints(box, *aligned)
     q = target.density(G)
     cell_area = float(np.prod(box[1] - box[0])) / (n * m)
     rel = (G - box[0]) / (box[1] - box[0])
@@ -374,12 +401,12 @@ def _average_error(target: _Target, raw: np.ndarray, aligned: tuple[int, int]) -
     return float(np.abs(raw[ii, jj] / cell_area - q).sum() * vol)
 
 
-def _errors(log_density: Callable[[np.ndarray], np.ndarray], samples: np.ndarray, target: _Target,
+def _errors(log_density: Callable[[np.ndarray], np.ndarray], samples: np.ndarray, target: TargetDensity,
             grid: int, Y: np.ndarray, random_state: Any) -> TransportErrors:
-    from ..metrics import kl_divergence, wasserstein1
+    from ...metrics import kl_divergence, wasserstein1
 
     g1, g2 = (grid, grid) if isinstance(grid, int) else grid
-    G, vol = _grid_midpoints(target.box, g1, g2)
+    G, vol = grid_midpoints(target.box, g1, g2)
     with np.errstate(under="ignore"):
         p = np.exp(log_density(G))
     q = target.density(G)
@@ -418,7 +445,7 @@ def density_errors(log_density: Callable[[np.ndarray], Any], samples: Any, rho1:
     if not callable(log_density):
         raise ParameterError("log_density must be a callable X (N, 2) -> (N,)")
     rng = check_random_state(random_state)
-    target = _Target(rho1, box, 4)
+    target = TargetDensity(rho1, box, 4)
     Y = target.sample(samples.shape[0], rng)
 
     def logd(G: np.ndarray) -> np.ndarray:
@@ -460,7 +487,7 @@ def transport_errors(control: Control, source_box: Any, rho1: Any, *, box: Any, 
     grid = check_int(grid, "grid", minimum=2)
     num_samples = check_int(num_samples, "num_samples", minimum=2)
     rng = check_random_state(random_state)
-    target = _Target(rho1, box, 4)
+    target = TargetDensity(rho1, box, 4)
     U = src[0] + rng.uniform(size=(num_samples, 2)) * (src[1] - src[0])
     Y = target.sample(num_samples, rng)
     logd = uniform_box_logdensity(src)
@@ -574,8 +601,8 @@ def transport(rho0: Any, rho1: Any, *, box: Any, source_box: Any = None, num_swi
         tol = check_positive(tol, "tol")
         sizes = [(k, k) for k in _SEQ if k <= max_cells] or [(max_cells, max_cells)]
     rng = check_random_state(random_state)
-    source = None if source_box is None else _Target(rho0, src, quad, name="rho0")
-    target = _Target(rho1, box, quad)
+    source = None if source_box is None else TargetDensity(rho0, src, quad, name="rho0")
+    target = TargetDensity(rho1, box, quad)
     Y = target.sample(num_samples, rng)
     U = _source_samples(source, src, num_samples, rng)
     if source is None:
@@ -615,10 +642,10 @@ def transport(rho0: Any, rho1: Any, *, box: Any, source_box: Any = None, num_swi
                        target, aligned, Y, rng)
         status = "ok"
         if tol is not None and errs.l1 > tol:
-            status = "tol_not_reached"
+            status = "tolerance_not_met"
         result = TransportResult(control=control, num_switches=control.num_switches, num_cells=(n, m),
                                  masses=masses, source_box=src, box=box, errors=errs, bound=bound,
-                                 tol=tol, status=status, _target=target, _source=source)
+                                 tol=tol, status=status, target=target, _source=source)
         if tol is None or errs.l1 <= tol:
             break
     assert result is not None

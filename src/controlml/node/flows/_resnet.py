@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points, check_int, check_option
-from ..errors import ParameterError
+from ..._checks import as_points, check_int, check_option
+from ...errors import ParameterError
 from ._activations import ACTIVATIONS, activation_fn
 from ._control import Control, Piece
 

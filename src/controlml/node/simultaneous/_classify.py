@@ -101,16 +101,16 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_distinct_rows,
     check_option,
     check_positive,
     check_random_state,
 )
-from ..errors import DatasetError
-from ._control import Control, Piece
-from ._flow import flow
+from ...errors import DatasetError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
 
 __all__ = ["ClassificationResult", "classify", "classification_bounds", "count_runs"]
 
@@ -596,6 +596,63 @@ def _finalise_pieces(raw, tau: float):
 # ------------------------------------------------------------------------------------------
 # public entry point
 # ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    """One candidate construction of :func:`classify`: a frame of the data and its pieces.
+
+    ``Xn = (X - o) / S`` are the inputs in the normalised frame (x_d reversed when
+    ``flip``: class 0 is lowered instead of class 1 lifted), ``theta`` the threshold
+    ``x_d = 1`` in that frame, ``labels`` the labels of the class that moves (1 - labels
+    when flipped); ``info`` is reported in the result; ``raw`` holds the cluster method's
+    pieces before their durations are known (None for the runs method, which builds its
+    pieces once the duration ``tau`` is fixed).
+    """
+
+    num_pieces: int
+    flip: bool
+    S: np.ndarray
+    o: np.ndarray
+    Xn: np.ndarray
+    theta: float
+    labels: np.ndarray
+    info: dict
+    raw: list | None = None
+
+    def pieces(self, T: float, method: str) -> list[Piece]:
+        """The plan's pieces in the user's coordinates, of equal durations T / num_pieces."""
+        d = self.Xn.shape[1]
+        if self.num_pieces == 0:
+            return [Piece._trusted(T, np.zeros((d, 1)), np.eye(1, d), np.zeros(1))]
+        tau = T / self.num_pieces
+        if method == "runs":
+            raw = _runs_build(self.Xn, self.labels, self.theta, self.info["axis"],
+                              self.info["orientation"], tau)
+        else:
+            raw = _finalise_pieces(self.raw, tau)
+        return _to_user(raw, self.S, self.o, tau)
+
+
+def _plan(X: np.ndarray, lab: np.ndarray, method: str, flip: bool, rng: np.random.Generator) -> _Plan:
+    """The plan of ``method`` in the frame that lifts class 1 (``flip``: lowers class 0)."""
+    d = X.shape[1]
+    S, o = _frame(X, flip, 1.0 if method == "clusters" else None)
+    Xn = (X - o) / S
+    theta = (1.0 - o[-1]) / S[-1]
+    labp = lab if not flip else 1 - lab
+    if method == "runs":
+        plans = [(_runs_plan(Xn, labp, theta, j, oo), j, oo) for j in range(d - 1) for oo in (1, -1)]
+        (npieces, _gap), j, oo = min(plans, key=lambda p: (p[0][0], -p[0][1]))
+        info = {"axis": j, "orientation": oo, "runs": count_runs(Xn[:, j], labp)}
+        return _Plan(npieces, flip, S, o, Xn, theta, labp, info)
+    seed = int(rng.integers(2**31))
+    raw_g, info_g = _clusters_build(Xn, labp, theta, 1.0, np.random.default_rng(seed), True)
+    raw_t, info_t = _clusters_build(Xn, labp, theta, 1.0, np.random.default_rng(seed), False)
+    raw, info = (raw_g, info_g) if len(raw_g) <= len(raw_t) else (raw_t, info_t)
+    plan_bound = 3 * math.ceil(info["movers"] / d) + int(info["compression"]) - 1
+    info = dict(info, plan="lower class 0" if flip else "lift class 1", plan_bound=max(plan_bound, 0))
+    return _Plan(len(raw), flip, S, o, Xn, theta, labp, info, raw)
+
+
 def classify(X: Any, labels: Any, *, method: str = "clusters", T: float = 1.0,
              random_state: Any = None) -> ClassificationResult:
     """Construct a width-1 control that separates two classes across :math:`\\{x_d = 1\\}`.
@@ -658,38 +715,10 @@ def classify(X: Any, labels: Any, *, method: str = "clusters", T: float = 1.0,
     rng = check_random_state(random_state)
     bounds = classification_bounds(lab, d)
 
-    best = None
-    for flip in (False, True):  # flip: lower class 0 instead of lifting class 1
-        S, o = _frame(X, flip, 1.0 if method == "clusters" else None)
-        Xn = (X - o) / S
-        theta = (1.0 - o[-1]) / S[-1]
-        labp = lab if not flip else 1 - lab
-        if method == "runs":
-            plans = [(_runs_plan(Xn, labp, theta, j, oo), j, oo) for j in range(d - 1) for oo in (1, -1)]
-            (npieces, gap), j, oo = min(plans, key=lambda p: (p[0][0], -p[0][1]))
-            cand = (npieces, flip, S, o, Xn, theta, labp, {"axis": j, "orientation": oo,
-                                                           "runs": count_runs(Xn[:, j], labp)})
-        else:
-            seed = int(rng.integers(2**31))
-            raw_g, info_g = _clusters_build(Xn, labp, theta, 1.0, np.random.default_rng(seed), True)
-            raw_t, info_t = _clusters_build(Xn, labp, theta, 1.0, np.random.default_rng(seed), False)
-            raw, info = (raw_g, info_g) if len(raw_g) <= len(raw_t) else (raw_t, info_t)
-            plan_bound = 3 * math.ceil(info["movers"] / d) + int(info["compression"]) - 1
-            info = dict(info, plan="lower class 0" if flip else "lift class 1", plan_bound=max(plan_bound, 0))
-            cand = (len(raw), flip, S, o, Xn, theta, labp, info, raw)
-        if best is None or cand[0] < best[0]:
-            best = cand
-    npieces, flip, S, o, Xn, theta, labp, info = best[:8]
-    if npieces == 0:
-        pieces = [Piece._trusted(T, np.zeros((d, 1)), np.eye(1, d), np.zeros(1))]
-    else:
-        tau = T / npieces
-        if method == "runs":
-            raw = _runs_build(Xn, labp, theta, info["axis"], info["orientation"], tau)
-        else:
-            raw = _finalise_pieces(best[8], tau)
-        pieces = _to_user(raw, S, o, tau)
-    control = Control(tuple(pieces))
+    plans = [_plan(X, lab, method, flip, rng) for flip in (False, True)]  # flip: lower class 0
+    best = min(plans, key=lambda p: p.num_pieces)  # the first on ties
+    control = Control(tuple(best.pieces(T, method)))
+    info = best.info
     final = flow(control, X)
     sgn = np.where(lab == 1, 1.0, -1.0)
     margin = float(np.min(sgn * (final[:, -1] - 1.0)))

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_distinct_rows,
     check_int,
@@ -61,15 +61,17 @@ from .._checks import (
     check_random_state,
     check_same_rows,
 )
-from ..errors import DatasetError
-from ._control import Control, Piece
-from ._flow import flow
-from ._shear import eval_spline, spline_from_arrays
+from ...errors import DatasetError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
+from ..flows._shear import eval_spline, spline_from_arrays
 
 __all__ = ["InterpolationResult", "interpolate", "paper_bounds"]
 
 #: max error relative to the data scale below which the interpolation counts as exact
 EXACT_RTOL = 1e-8
+#: parameters of zero neurons a control with width > N may carry before the width is capped at N
+_MAX_PADDING = 10**6
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,10 @@ def interpolate(X: Any, Y: Any, *, width: int = 1, T: float = 1.0, random_state:
     Y : array (N, d)
         Targets, pairwise distinct.
     width : int
-        Neurons per piece P >= 1.
+        Neurons per piece P >= 1.  A width above N cannot help (with P = N there is one
+        neuron per point and L = 1 already; the extra neurons are zero): the control keeps
+        width P while its zero padding stays below 10**6 parameters, beyond that it is built
+        with P = N neurons (``control.width == N``) instead of allocating the padding.
     T : float
         Time horizon (> 0); every piece lasts T / (L + 1).
     random_state : None, int or Generator
@@ -286,6 +291,8 @@ def interpolate(X: Any, Y: Any, *, width: int = 1, T: float = 1.0, random_state:
     bounds = paper_bounds(N, d, P)
     bound = min(bounds.values())
     k = math.ceil(N / P)
+    if P > N and P * (2 * d + 1) > _MAX_PADDING:
+        P = N  # same switch count (k = 1); the zero neurons would only cost memory
 
     best: InterpolationResult | None = None
     for _ in range(max_attempts):

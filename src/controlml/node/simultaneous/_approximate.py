@@ -44,10 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_positive, check_random_state
-from ..errors import DatasetError, ParameterError
-from ._control import Control, Piece
-from ._flow import flow
+from ..._checks import check_int, check_positive, check_random_state
+from ...errors import DatasetError, ParameterError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
 from ._interpolate import interpolate
 
 __all__ = ["ApproximationResult", "approximate", "approximation_switches"]

@@ -33,17 +33,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_int,
     check_option,
     check_positive,
     check_same_rows,
 )
-from ..errors import ParameterError
-from ._activations import ACTIVATIONS
-from ._control import Control
-from ._training import _check_training, _optimise, _random_module
+from ...errors import ParameterError
+from ..flows._activations import ACTIVATIONS
+from ..flows._control import Control
+from ._training import _check_training, _deprecated_seed, _optimise, _random_module
 
 __all__ = ["TurnpikeResult", "fit_turnpike"]
 
@@ -113,8 +113,9 @@ def fit_turnpike(X: Any, Y: Any, *, T: float, h: float = 0.5, beta: float = 1e-2
                  optimizer: str = "adam", schedule: str = "cosine", patience: int = 200,
                  tol: float = 1e-8,
                  checkpoint_dir: str | Path | None = None, checkpoint_every: int = 500,
-                 seed: int | torch.Generator | None = None, dtype: torch.dtype | None = None,
-                 device: str | torch.device | None = None, progress: bool = False) -> TurnpikeResult:
+                 random_state: Any = None, dtype: torch.dtype | None = None,
+                 device: str | torch.device | None = None, progress: bool = False,
+                 seed: Any = None) -> TurnpikeResult:
     """Train with a running cost on [0, T] and measure the distance to the steady control.
 
     .. math::
@@ -136,8 +137,10 @@ def fit_turnpike(X: Any, Y: Any, *, T: float, h: float = 0.5, beta: float = 1e-2
         States per piece in the trapezoid rule of the running cost.
     middle : (float, float)
         The window :math:`[m_0 T, m_1 T]` on which the distance to the steady control is measured.
-    init_scale, epochs, lr, optimizer, patience, tol, checkpoint_dir, checkpoint_every, seed, dtype, device, progress
+    init_scale, epochs, lr, optimizer, patience, tol, checkpoint_dir, checkpoint_every
         As in :func:`fit`.
+    random_state, dtype, device, progress, seed
+        As in :func:`fit` (``seed``: deprecated alias of ``random_state``).
 
     Returns
     -------
@@ -152,6 +155,7 @@ def fit_turnpike(X: Any, Y: Any, *, T: float, h: float = 0.5, beta: float = 1e-2
     ParameterError
         T not a multiple of h, bad ``middle`` or other options.
     """
+    random_state = _deprecated_seed(random_state, seed, "fit_turnpike")
     X = as_points(X, "X")
     Y = as_points(Y, "Y", dim=X.shape[1])
     check_same_rows(X, Y)
@@ -176,7 +180,7 @@ def fit_turnpike(X: Any, Y: Any, *, T: float, h: float = 0.5, beta: float = 1e-2
         epochs, lr, optimizer, patience, tol, checkpoint_dir, checkpoint_every)
     schedule = check_option(schedule, "schedule", ("constant", "cosine"))
 
-    module = _random_module(n, d, P, n * h, init_scale, seed, activation, method, steps_per_piece,
+    module = _random_module(n, d, P, n * h, init_scale, random_state, activation, method, steps_per_piece,
                             dtype, device)
     Xt = torch.as_tensor(X, dtype=module.W.dtype, device=module.W.device)
     Yt = torch.as_tensor(Y, dtype=module.W.dtype, device=module.W.device)

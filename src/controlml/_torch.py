@@ -1,14 +1,22 @@
-"""Small torch helpers shared by the diffusion package (dtype / device checks, generators)."""
+"""Small torch helpers shared by every torch-based package (threads, devices, dtypes, generators).
+
+Private to controlml, shared across its packages (like :mod:`controlml._checks`): the
+diffusion samplers and score networks, the sentiment model, the Sec. 3 training code and
+the reproduce experiments run small tensors, where a single intra-op thread is fastest
+on a shared machine (:class:`limit_threads`, :func:`one_thread`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 
-from .._checks import check_random_state
-from ..errors import ParameterError
+from ._checks import check_random_state
+from .errors import ParameterError
 
 _DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 
@@ -67,3 +75,18 @@ class limit_threads:
 
     def __exit__(self, *exc: object) -> None:
         torch.set_num_threads(self.old)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run tiny torch workloads on one intra-op thread, restored afterwards.
+
+    The sentiment model's matrices are (64, 24, 24): thread hand-off costs more than the
+    work, and on a busy 2-core machine two threads can make a training step 20x slower.
+    """
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

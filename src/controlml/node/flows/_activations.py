@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_option
+from ..._checks import check_option
 
 __all__ = ["ACTIVATIONS", "PIECEWISE_LINEAR", "LEAKY_SLOPE", "activation_fn", "negative_slope"]
 

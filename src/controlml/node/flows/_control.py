@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_positive
-from ..errors import ControlError
+from ..._checks import check_positive
+from ...errors import ControlError
 
 __all__ = ["Piece", "Control"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points, as_vector, check_positive
-from ..errors import ParameterError
+from ..._checks import as_points, as_vector, check_positive
+from ...errors import ParameterError
 
 __all__ = ["gaussian_mixture_density", "curve_density"]
 

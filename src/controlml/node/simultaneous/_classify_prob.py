@@ -28,8 +28,8 @@ from math import comb
 
 import numpy as np
 
-from .._checks import check_int, check_option
-from ..errors import ParameterError
+from ..._checks import check_int, check_option
+from ...errors import ParameterError
 
 __all__ = ["runs_distribution", "switch_probability"]
 

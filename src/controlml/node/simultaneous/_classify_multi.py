@@ -50,11 +50,11 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points, check_distinct_rows, check_positive, check_random_state
-from ..errors import DatasetError
+from ..._checks import as_points, check_distinct_rows, check_positive, check_random_state
+from ...errors import DatasetError
+from ..flows._control import Control, Piece
+from ..flows._flow import flow
 from ._classify import _Classified, _clusters_build, _frame, _to_user
-from ._control import Control, Piece
-from ._flow import flow
 
 __all__ = ["MulticlassResult", "classify_multiclass"]
 

@@ -12,6 +12,7 @@ durations; gradients come from :class:`TorchNODE` (closed form for ReLU, P = 1).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import (
+from ..._checks import (
     as_points,
     check_int,
     check_nonnegative,
@@ -28,11 +29,11 @@ from .._checks import (
     check_positive,
     check_same_rows,
 )
-from .._io import load_checkpoint_file, save_checkpoint_file
-from ..errors import ControlError, ParameterError
-from ._activations import ACTIVATIONS
-from ._control import Control
-from ._flow import flow
+from ..._io import load_checkpoint_file, save_checkpoint_file
+from ...errors import ControlError, ParameterError
+from ..flows._activations import ACTIVATIONS
+from ..flows._control import Control
+from ..flows._flow import flow
 from ._torch import TorchNODE
 
 __all__ = ["TrainingResult", "fit", "training_objective", "save_checkpoint", "load_checkpoint"]
@@ -261,18 +262,42 @@ def _check_training(epochs: Any, lr: Any, optimizer: Any, patience: Any, tol: An
     return epochs, lr, optimizer, patience, tol, checkpoint_dir, checkpoint_every
 
 
-def _random_module(num_pieces: int, d: int, P: int, T: float, init_scale: float, seed: Any,
-                   activation: str, method: str, steps_per_piece: int, dtype, device) -> TorchNODE:
-    if isinstance(seed, bool) or (seed is not None and not isinstance(seed, int | np.integer | torch.Generator)):
-        raise ParameterError(f"seed must be None, an int or a torch.Generator; got {seed!r}")
-    if isinstance(seed, torch.Generator):
-        gen = seed
+def _deprecated_seed(random_state: Any, seed: Any, func: str) -> Any:
+    """``seed`` is the old name of ``random_state``: FutureWarning, and the value it had."""
+    if seed is None:
+        return random_state
+    warnings.warn(f"{func}(seed=...) is deprecated and will be removed in the next release; "
+                  "use random_state=... (an int, None or a numpy Generator)", FutureWarning, stacklevel=3)
+    if random_state is not None:
+        raise ParameterError(f"{func}: pass random_state only (seed is its deprecated alias); got both")
+    return seed
+
+
+def torch_generator_from(random_state: Any, name: str = "random_state") -> torch.Generator:
+    """A CPU :class:`torch.Generator` derived from ``random_state``.
+
+    An int seeds it directly (so ``random_state=k`` gives the numbers the old ``seed=k``
+    gave), a :class:`numpy.random.Generator` draws its seed, ``None`` seeds it from the OS;
+    a :class:`torch.Generator` is used as it is.
+    """
+    if isinstance(random_state, torch.Generator):
+        return random_state
+    gen = torch.Generator()
+    if random_state is None:
+        gen.seed()
+    elif isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        gen.manual_seed(int(random_state))
+    elif isinstance(random_state, np.random.Generator):
+        gen.manual_seed(int(random_state.integers(0, 2**63 - 1)))
     else:
-        gen = torch.Generator()
-        if seed is None:
-            gen.seed()
-        else:
-            gen.manual_seed(int(seed))
+        raise ParameterError(f"{name} must be None, an int or a numpy Generator (or a torch.Generator); "
+                             f"got {random_state!r}")
+    return gen
+
+
+def _random_module(num_pieces: int, d: int, P: int, T: float, init_scale: float, random_state: Any,
+                   activation: str, method: str, steps_per_piece: int, dtype, device) -> TorchNODE:
+    gen = torch_generator_from(random_state)
     n = num_pieces
     W = torch.randn(n, d, P, generator=gen, dtype=torch.float64) * init_scale / math.sqrt(P)
     A = torch.randn(n, P, d, generator=gen, dtype=torch.float64) * init_scale / math.sqrt(d)
@@ -286,9 +311,9 @@ def fit(X: Any, Y: Any, *, alpha: float, init: Control | TorchNODE | None = None
         activation: str = "relu", method: str = "auto", steps_per_piece: int = 8,
         init_scale: float = 0.5, epochs: int = 1000, lr: float = 1e-2, optimizer: str = "adam",
         schedule: str = "constant", patience: int = 200, tol: float = 1e-7, checkpoint_dir: str | Path | None = None,
-        checkpoint_every: int = 100, seed: int | torch.Generator | None = None,
+        checkpoint_every: int = 100, random_state: Any = None,
         dtype: torch.dtype | None = None, device: str | torch.device | None = None,
-        progress: bool = False) -> TrainingResult:
+        progress: bool = False, seed: Any = None) -> TrainingResult:
     """Train a piecewise-constant neural ODE by minimising :math:`J_\\alpha` (3.13).
 
     .. math::
@@ -327,14 +352,18 @@ def fit(X: Any, Y: Any, *, alpha: float, init: Control | TorchNODE | None = None
         Early stopping: stop when the best objective has not decreased by more than
         ``tol`` (relative) for ``patience`` epochs.
     checkpoint_dir : str or Path, optional
-        Folder where the best parameters are written (``node_fit.pt``, atomically) every
+        Folder where the best parameters are written (``node_fit.safetensors``, atomically; see
+        :func:`save_checkpoint`) every
         ``checkpoint_every`` epochs and at the end.  Nothing is written without it.
-    seed : int or torch.Generator, optional
-        Seeds a random start.
+    random_state : None, int or numpy.random.Generator
+        Seeds a random start (the torch generator is derived from it: an int seeds it
+        directly, a Generator draws its seed; a torch.Generator is also accepted).
     dtype, device
         Of the parameters (default: torch's default dtype, CPU; an ``init`` module keeps its own).
     progress : bool
         Show a tqdm bar.
+    seed : int, optional
+        Deprecated alias of ``random_state`` (FutureWarning); removed in the next release.
 
     Returns
     -------
@@ -355,10 +384,11 @@ def fit(X: Any, Y: Any, *, alpha: float, init: Control | TorchNODE | None = None
     >>> import numpy as np
     >>> from controlml.node import fit
     >>> X = np.array([[0.0, 0.0], [1.0, 0.0]]); Y = np.array([[0.0, 1.0], [1.0, 1.0]])
-    >>> res = fit(X, Y, alpha=1e-3, num_pieces=2, epochs=50, seed=0)
+    >>> res = fit(X, Y, alpha=1e-3, num_pieces=2, epochs=50, random_state=0)
     >>> res.objective <= res.initial_objective
     True
     """
+    random_state = _deprecated_seed(random_state, seed, "fit")
     X = as_points(X, "X")
     Y = as_points(Y, "Y", dim=X.shape[1])
     check_same_rows(X, Y)
@@ -387,7 +417,7 @@ def fit(X: Any, Y: Any, *, alpha: float, init: Control | TorchNODE | None = None
         num_pieces = 2 * N if num_pieces is None else check_int(num_pieces, "num_pieces", minimum=1)
         P = check_int(width, "width", minimum=1)
         T = check_positive(T, "T")
-        module = _random_module(num_pieces, d, P, T, init_scale, seed, activation, method,
+        module = _random_module(num_pieces, d, P, T, init_scale, random_state, activation, method,
                                 check_int(steps_per_piece, "steps_per_piece", minimum=1), dtype, device)
     act = module.activation
     Xt = torch.as_tensor(X, dtype=module.W.dtype, device=module.W.device)

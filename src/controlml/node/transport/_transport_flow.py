@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_points
-from ..errors import ControlError, ParameterError
-from ._control import Control, Piece
-from ._flow import _effective, piece_flow, piece_kind
-from ._shear import eval_spline, parallel, single_normal_shear, spline_from_arrays
+from ..._checks import as_points
+from ...errors import ControlError, ParameterError
+from ..flows._control import Control, Piece
+from ..flows._flow import _effective, piece_flow, piece_kind
+from ..flows._shear import eval_spline, parallel, single_normal_shear, spline_from_arrays
 
 __all__ = ["inverse_flow", "inverse_control", "pushforward_logdensity", "log_jacobian"]
 
@@ -58,11 +58,10 @@ def _single_inverse(piece: Piece, X: np.ndarray) -> tuple[np.ndarray, np.ndarray
     kappa = float(a @ w)
     z = X @ a + b[0]
     act = z > 0
-    if kappa != 0.0:
-        psi = -np.expm1(-kappa * t) / kappa  # (1 - e^{-kappa t}) / kappa
-    else:
-        psi = t
-    X0 = X - (np.where(act, z, 0.0) * psi)[:, None] * w[None, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        psi = -np.expm1(-kappa * t) / kappa if kappa != 0.0 else t  # (1 - e^{-kappa t}) / kappa
+        # inactive points never move, even where e^{-kappa t} overflows (no 0 * inf)
+        X0 = X - np.where(act, z * psi, 0.0)[:, None] * w[None, :]
     return X0, np.where(act, kappa * t, 0.0)
 
 

@@ -45,10 +45,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_int, check_option, check_positive
-from ..errors import ControlError, DatasetError, ParameterError
-from ._activations import ACTIVATIONS, LEAKY_SLOPE, PIECEWISE_LINEAR
-from ._control import Control
+from ..._checks import check_int, check_option, check_positive
+from ...errors import ControlError, DatasetError, ParameterError
+from ..flows._activations import ACTIVATIONS, LEAKY_SLOPE, PIECEWISE_LINEAR
+from ..flows._control import Control
 
 __all__ = ["TorchNODE", "torch_bv_norm", "phi_expm1"]
 
