@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError, ParameterError
-from ._dynamics import DEFAULT_TIE_RTOL, _scores, _softmax_weights, _tie_mask
+from ._dynamics import DEFAULT_TIE_RTOL, _hardmax, _softmax_weights
 
 __all__ = ["FeedForward", "SelfAttention", "Transformer", "readout"]
 
@@ -71,11 +71,10 @@ class SelfAttention:
 
     def weights(self, X: np.ndarray) -> np.ndarray:
         """Attention matrix, shape (B, n, n) for X (B, n, d)."""
-        AZ, S = _scores(X, self.A.T)  # rows X A^T: <A z_i, z_l>
         if self.tau > 0:
+            S = X @ self.A.T @ X.transpose(0, 2, 1)  # <A z_i, z_l>
             return _softmax_weights(S, self.tau)
-        M = _tie_mask(X, AZ, S, self.tie_rtol)
-        return M / M.sum(axis=-1, keepdims=True)
+        return _hardmax(np.ascontiguousarray(X), np.ascontiguousarray(self.A), self.tie_rtol)[0]
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.rho * X + self.weights(X) @ X @ self.V

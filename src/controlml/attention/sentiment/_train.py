@@ -14,7 +14,7 @@ import torch
 from ..._checks import check_int, check_nonnegative, check_positive
 from ..._io import load_checkpoint_file, save_checkpoint_file
 from ...errors import DatasetError, ParameterError
-from ._model import SentimentAttentionModel, _leaders_of, as_token_batch
+from ._model import SentimentAttentionModel, _leaders_of, _token_ids
 from ._tokenizer import Tokenizer
 
 __all__ = [
@@ -133,7 +133,7 @@ def _split(data: Any, model: SentimentAttentionModel, name: str):
         tokens, mask, labels = data
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"{name} must be a tuple (tokens, mask, labels); got {type(data).__name__}") from exc
-    t, m = as_token_batch(tokens, mask, model.vocab_size, model.embedding.weight.device)
+    t, m = _token_ids(tokens, mask, model.vocab_size, model.embedding.weight.device)
     return t, m, _labels(labels, t.shape[0], f"{name} labels")
 
 
@@ -197,7 +197,7 @@ def train_sentiment(
     """
     model = _check_model(model)
     dev = model.embedding.weight.device
-    t, m = as_token_batch(tokens, mask, model.vocab_size, dev)
+    t, m = _token_ids(tokens, mask, model.vocab_size, dev)
     y_np = _labels(labels, t.shape[0])
     val = _split(validation, model, "validation") if validation is not None else None
     epochs = check_int(epochs, "epochs", minimum=1)
@@ -316,7 +316,7 @@ def evaluate_sentiment(model: SentimentAttentionModel, tokens: Any, mask: Any, l
     SentimentEvaluation
     """
     model = _check_model(model)
-    t, m = as_token_batch(tokens, mask, model.vocab_size, model.embedding.weight.device)
+    t, m = _token_ids(tokens, mask, model.vocab_size, model.embedding.weight.device)
     y = _labels(labels, t.shape[0])
     tau_s = model.tau if tau is None else check_positive(tau, "tau")
     lh = _predict(model, t, m, 0.0)
@@ -365,7 +365,7 @@ def leader_words(model: SentimentAttentionModel, tokenizer: Tokenizer, tokens: A
         )
     top = check_int(top, "top", minimum=1)
     min_score = check_nonnegative(min_score, "min_score")
-    t, m = as_token_batch(tokens, mask, model.vocab_size, model.embedding.weight.device)
+    t, m = _token_ids(tokens, mask, model.vocab_size, model.embedding.weight.device)
     y = _labels(labels, t.shape[0])
     counts = {0: Counter(), 1: Counter()}
     for s in range(0, t.shape[0], 1024):
