@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int
-from ..errors import ParameterError
+from .._checks import check_int, check_result_finite, check_scale
+from ..errors import DatasetError, ParameterError
 from ._ties import (
     DEFAULT_TIE_RTOL,
     _cluster_matrix,
@@ -156,9 +156,30 @@ class AttentionDynamics:
 
 
 # ----------------------------------------------------------------------------- public API
+_RESCALE = (
+    " (the hardmax dynamics is scale invariant: c Z runs as c Z(k), with the same leaders and "
+    "ties; for softmax, rescale tau by c**2 too)"
+)
+
+
+def _check_token_scale(Zb: np.ndarray, A_: np.ndarray, name: str = "Z") -> None:
+    """Scores <A z_i, z_j> must neither overflow nor underflow float64 (decided up front)."""
+    check_scale(Zb, name, "the attention scores <A z_i, z_j>",
+                factor=float(np.linalg.norm(A_, 2)), hint=_RESCALE)
+    m = float(np.max(np.abs(Zb)))
+    lam = float(np.linalg.eigvalsh(A_)[0])
+    if m * m * lam < 1e-280:
+        raise DatasetError(
+            f"{name} has entries only up to {m:.3g}: the attention scores <A z_i, z_j> underflow "
+            f"float64 (ties could no longer be told apart); rescale {name} (e.g. divide it by "
+            f"{m:.3g}){_RESCALE}"
+        )
+
+
 def _prepare(Z: Any, A: Any, alpha: Any, tie_rtol: Any, check_hypotheses: bool):
     Zb, batched = as_token_batch(Z, "Z")
     A_ = check_spd(A, Zb.shape[2], "A")
+    _check_token_scale(Zb, A_)
     a = check_alpha(alpha)
     t = check_tie_rtol(tie_rtol)
     if not isinstance(check_hypotheses, bool):
@@ -194,6 +215,7 @@ def attention_weights(Z: Any, A: Any, tau: float = 0.0, *, tie_rtol: float = DEF
     """
     Zb, batched = as_token_batch(Z, "Z")
     A_ = check_spd(A, Zb.shape[2], "A")
+    _check_token_scale(Zb, A_)
     P, _ = _weights(Zb, A_, check_tau(tau), check_tie_rtol(tie_rtol))
     return P if batched else P[0]
 
@@ -281,6 +303,7 @@ def _run(Zb, batched, A_, a, tau, t, num_layers, keep_trajectory, progress) -> A
     R = np.linalg.norm(Z, axis=-1).max(axis=-1)
     status = "stationary" if K > 0 and np.all(last <= 1e-13 * R) else "max_layers"
     T = np.stack(traj) if keep_trajectory else None
+    check_result_finite(Z, "the tokens Z(k) of the attention dynamics", _RESCALE)
     return AttentionDynamics(
         Z=Z if batched else Z[0],
         trajectory=T if (batched or T is None) else T[:, 0],

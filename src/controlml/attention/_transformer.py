@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import as_float_array
 from ..errors import DatasetError, ParameterError
 from ._dynamics import DEFAULT_TIE_RTOL, _hardmax, _softmax_weights
 
@@ -87,26 +88,18 @@ class SelfAttention:
 
 def _as_sequences(Z: Any, name: str) -> tuple[list[np.ndarray], bool]:
     if isinstance(Z, np.ndarray) and Z.ndim in (2, 3):
-        arr = np.asarray(Z, dtype=np.float64)
+        arr = as_float_array(Z, name, "an array (n, d) or (N, n, d)")
         seqs = [arr] if arr.ndim == 2 else list(arr)
         single = arr.ndim == 2
     elif isinstance(Z, list | tuple):
         seqs, single = [], False
         for j, z in enumerate(Z):
-            try:
-                a = np.asarray(z, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise DatasetError(f"{name}[{j}] must be a numeric array of shape (n, d)") from exc
+            a = as_float_array(z, f"{name}[{j}]", "a numeric array of shape (n, d)")
             if a.ndim != 2:
                 raise DatasetError(f"{name}[{j}] must have shape (n, d); got shape {a.shape}")
             seqs.append(a)
     else:
-        try:
-            arr = np.asarray(Z, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DatasetError(
-                f"{name} must be an array (n, d), (N, n, d) or a list of (n_j, d) arrays; got {type(Z).__name__}"
-            ) from exc
+        arr = as_float_array(Z, name, "an array (n, d), (N, n, d) or a list of (n_j, d) arrays")
         return _as_sequences(arr, name) if arr.ndim in (2, 3) else _bad(name, arr)
     for j, a in enumerate(seqs):
         if a.shape[0] < 1:
