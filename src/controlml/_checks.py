@@ -28,6 +28,8 @@ __all__ = [
     "check_int",
     "check_option",
     "check_random_state",
+    "resolve_seed_alias",
+    "torch_seed",
     "check_scale",
     "check_result_finite",
 ]
@@ -241,3 +243,26 @@ def check_result_finite(value: Any, what: str, hint: str = "") -> None:
             f"{what} overflowed (non-finite values in the result although the input was finite); "
             f"rescaling the input data helps{hint}"
         )
+
+
+def resolve_seed_alias(random_state: Any, seed: Any, func: str) -> Any:
+    """``random_state``, or the deprecated ``seed`` (with a FutureWarning) when it is given."""
+    if seed is None:
+        return random_state
+    import warnings
+
+    warnings.warn(f"{func}(seed=...) is deprecated and will be removed in the next release; "
+                  "pass random_state=... (an int, None or a numpy Generator)",
+                  FutureWarning, stacklevel=3)
+    return seed
+
+
+def torch_seed(random_state: Any) -> int:
+    """An int seed for a ``torch.Generator`` derived from ``random_state`` (int, None or a
+    numpy Generator): an int is used as is, so results match the former ``seed=`` argument."""
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ParameterError(f"random_state must be >= 0; got {random_state}")
+        return int(random_state)
+    rng = check_random_state(random_state)
+    return int(rng.integers(0, 2**63 - 1))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_int, check_positive, check_random_state
+from .errors import ParameterError
 
 __all__ = ["uniform_cube", "labelled_uniform", "interpolation_data", "lemniscate",  # noqa: F822
            "load_sentiment", "find_sentiment_data", "split_sentiment", "SentimentData",
@@ -76,7 +77,7 @@ def lemniscate(n: int, *, a: float = 1.0, noise: float = 0.0,
     n = check_int(n, "n", minimum=1)
     a = check_positive(a, "a")
     if noise < 0:
-        raise ValueError(f"noise must be >= 0; got {noise!r}")
+        raise ParameterError(f"noise must be >= 0; got {noise!r}")
     rng = check_random_state(random_state)
     t = rng.uniform(0.0, 2 * np.pi, n)
     s = 1.0 + np.sin(t) ** 2

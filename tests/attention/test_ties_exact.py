@@ -179,7 +179,7 @@ def test_sentiment_leaders_beyond_25_tokens_match_exact_counts(n):
     depend on it (the count was ~8% low there)."""
     rng = np.random.default_rng(n)
     vocab, d, K = 60, 4, 2
-    model = SentimentAttentionModel(vocab, d, K=K, alpha=0.7, seed=n, dtype=torch.float64)
+    model = SentimentAttentionModel(vocab, d, K=K, alpha=0.7, random_state=n, dtype=torch.float64)
     tokens = rng.integers(1, vocab, size=(6, n))
     tokens[:, 3] = tokens[:, 0]  # a repeated word is one point
     E = model.embedding.weight.detach().numpy()

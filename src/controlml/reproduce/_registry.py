@@ -6,6 +6,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ParameterError
+
 __all__ = ["Experiment", "experiment", "registry", "SECTIONS", "EXPERIMENT_MODULES"]
 
 #: Paper sections in order, with the titles used by the report.
@@ -63,11 +65,11 @@ class Experiment:
 def experiment(name: str, *, section: str, title: str, caption: str = "") -> Callable:
     """Decorator registering ``func(ctx)`` as the experiment ``name``."""
     if section not in SECTIONS:
-        raise ValueError(f"unknown section {section!r}; expected one of {sorted(SECTIONS)}")
+        raise ParameterError(f"unknown section {section!r}; expected one of {sorted(SECTIONS)}")
 
     def register(func: Callable) -> Callable:
         if name in _REGISTRY and _REGISTRY[name].func.__qualname__ != func.__qualname__:
-            raise ValueError(f"experiment {name!r} is registered twice")
+            raise ParameterError(f"experiment {name!r} is registered twice")
         _REGISTRY[name] = Experiment(name, section, title, caption, func, len(_REGISTRY))
         return func
 

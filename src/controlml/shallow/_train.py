@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_positive
+from .._checks import check_int, check_positive, resolve_seed_alias, torch_seed
 from ._data import check_data, lift
 from ._lp import caratheodory_reduce, solve_lp
 from ._network import ShallowNetwork
@@ -43,7 +43,8 @@ class L1Training:
 
 
 def train_l1(X: Any, y: Any, P: int, *, lam: float = 1e-3, steps: int = 2000, lr: float = 1e-2,
-             seed: int = 0, device: str | None = None) -> L1Training:
+             random_state: Any = 0, seed: int | None = None,
+             device: str | None = None) -> L1Training:
     r"""Best (P0) value found for width P: Adam on the penalised loss, then an exact sparsification.
 
     .. math::
@@ -63,8 +64,10 @@ def train_l1(X: Any, y: Any, P: int, *, lam: float = 1e-3, steps: int = 2000, lr
         Width.
     lam, steps, lr : float, int, float
         Penalty, Adam steps, learning rate.
-    seed : int
-        torch.Generator seed of the initialisation.
+    random_state : int, None or numpy.random.Generator
+        Randomness of the initialisation (a ``torch.Generator`` seeded from it).
+    seed : int, optional
+        Deprecated alias of ``random_state`` (FutureWarning).
     device : str, optional
         Torch device (CPU by default).
     """
@@ -77,7 +80,7 @@ def train_l1(X: Any, y: Any, P: int, *, lam: float = 1e-3, steps: int = 2000, lr
     lr = check_positive(lr, "lr")
     N, d = X.shape
     dev = torch.device(device or "cpu")
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch.Generator().manual_seed(torch_seed(resolve_seed_alias(random_state, seed, "train_l1")))
     Xt = torch.as_tensor(lift(X), dtype=torch.float64, device=dev)
     Yt = torch.as_tensor(Y, dtype=torch.float64, device=dev)
     th = torch.randn(P, d + 1, generator=g, dtype=torch.float64).to(dev).requires_grad_(True)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..._checks import check_int, check_nonnegative, check_positive
+from ..._checks import check_int, check_nonnegative, check_positive, resolve_seed_alias, torch_seed
 from ...errors import DatasetError, ParameterError
 from .._torch import attention_step_torch, leader_mask_torch
 
@@ -114,13 +114,15 @@ class SentimentAttentionModel(torch.nn.Module):
         Initial step size.
     tau : float > 0
         Training temperature (the paper: 1e-3).
+    random_state : int, None or numpy.random.Generator
+        Randomness of the initialisation (a ``torch.Generator`` seeded from it).
     seed : int, optional
-        Seed of the initialisation (``torch.Generator``).
+        Deprecated alias of ``random_state`` (FutureWarning).
     dtype, device : torch dtype / device, optional
     """
 
     def __init__(self, vocab_size: int, d: int, *, K: int = 8, alpha: float = 1.0, tau: float = 1e-3,
-                 seed: int | None = None, dtype: torch.dtype | None = None,
+                 random_state: Any = None, seed: int | None = None, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None) -> None:
         super().__init__()
         self.vocab_size = check_int(vocab_size, "vocab_size", minimum=2)
@@ -128,14 +130,13 @@ class SentimentAttentionModel(torch.nn.Module):
         self.K = check_int(K, "K", minimum=0)
         alpha0 = check_positive(alpha, "alpha")
         self.tau = check_positive(tau, "tau")
-        if seed is not None:
-            seed = check_int(seed, "seed", minimum=0)
+        seed = torch_seed(resolve_seed_alias(random_state, seed, "SentimentAttentionModel"))
         kw = {"dtype": dtype or torch.get_default_dtype(), "device": device}
         self.embedding = torch.nn.Embedding(self.vocab_size, self.d, padding_idx=0, **kw)
         self.readout = torch.nn.Linear(self.d, 1, **kw)
         self.alpha_raw = torch.nn.Parameter(torch.tensor(math.log(math.expm1(alpha0)), **kw))
         g = torch.Generator(device="cpu")
-        g.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+        g.manual_seed(seed)
         with torch.no_grad():
             w = torch.randn(self.vocab_size, self.d, generator=g, dtype=torch.float64)
             w[0] = 0.0

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..._checks import check_int, check_nonnegative, check_positive
+from ..._checks import check_int, check_nonnegative, check_positive, resolve_seed_alias, torch_seed
 from ..._io import load_checkpoint_file, save_checkpoint_file
 from ...errors import DatasetError, ParameterError
 from ._model import SentimentAttentionModel, _leaders_of, _token_ids
@@ -150,7 +150,8 @@ def train_sentiment(
     lr: float = 1e-3,
     clip: float = 5.0,
     weight_decay: float = 0.0,
-    seed: int = 0,
+    random_state: Any = 0,
+    seed: int | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     tokenizer: Tokenizer | None = None,
@@ -177,8 +178,10 @@ def train_sentiment(
         Maximal gradient norm (the paper: 5).
     weight_decay : float
         Adam weight decay.
-    seed : int
-        Seed of the mini-batch shuffling (``torch.Generator``).
+    random_state : int, None or numpy.random.Generator
+        Randomness of the mini-batch shuffling (a ``torch.Generator`` seeded from it).
+    seed : int, optional
+        Deprecated alias of ``random_state`` (FutureWarning).
     checkpoint_dir : path, optional
         Folder for ``epoch_<NNN>.safetensors`` checkpoints (every ``checkpoint_every`` epochs) and
         ``best.safetensors``; nothing is written elsewhere.  Written atomically.
@@ -205,7 +208,7 @@ def train_sentiment(
     lr = check_positive(lr, "lr")
     clip = check_positive(clip, "clip")
     weight_decay = check_nonnegative(weight_decay, "weight_decay")
-    seed = check_int(seed, "seed", minimum=0)
+    seed = torch_seed(resolve_seed_alias(random_state, seed, "train_sentiment"))
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
     if tokenizer is not None and not isinstance(tokenizer, Tokenizer):
         raise ParameterError(f"tokenizer must be a Tokenizer or None; got {type(tokenizer).__name__}")
@@ -397,6 +400,9 @@ def save_sentiment_model(model: SentimentAttentionModel, path: str | Path, *,
     pathlib.Path
     """
     model = _check_model(model)
+    if Path(path).is_dir():
+        raise ParameterError(f"path {str(path)!r} is a folder: pass a file name for the checkpoint, "
+                             "e.g. folder / 'model.safetensors'")
     meta = {"config": model.config,
             "tokenizer": tokenizer.to_dict() if tokenizer is not None else None, "epoch": epoch}
     return save_checkpoint_file(path, _FORMAT, dict(model.state_dict()), meta)
@@ -411,11 +417,28 @@ def load_sentiment_model(path: str | Path, *, device: torch.device | str | None 
     -------
     (model, tokenizer) : the tokenizer is ``None`` when none was saved.
     """
-    sd, meta = load_checkpoint_file(path, _FORMAT, what="sentiment")
-    cfg = meta["config"]
-    model = SentimentAttentionModel(cfg["vocab_size"], cfg["d"], K=cfg["K"], tau=cfg["tau"], seed=0,
-                                    dtype=dtype or sd["embedding.weight"].dtype, device=device)
-    model.load_state_dict(sd)
+    try:
+        sd, meta = load_checkpoint_file(path, _FORMAT, what="sentiment")
+    except ValueError as exc:  # metadata that is not JSON
+        if isinstance(exc, ParameterError):
+            raise
+        raise ParameterError(f"{str(path)!r}: the checkpoint metadata is not valid JSON ({exc}); "
+                             "the file is damaged, write it again with save_sentiment_model") from exc
+    cfg = meta.get("config") if isinstance(meta, dict) else None
+    missing = [k for k in ("vocab_size", "d", "K", "tau") if not isinstance(cfg, dict) or k not in cfg]
+    if not isinstance(meta, dict) or "tokenizer" not in meta:
+        missing.append("tokenizer")
+    need = {"embedding.weight", "readout.weight", "readout.bias", "alpha_raw"}
+    missing += sorted(f"tensor {k}" for k in need - set(sd))
+    if missing:
+        raise ParameterError(f"{str(path)!r} is a damaged sentiment checkpoint: missing "
+                             f"{', '.join(missing)}; write it again with save_sentiment_model")
+    try:
+        model = SentimentAttentionModel(cfg["vocab_size"], cfg["d"], K=cfg["K"], tau=cfg["tau"], random_state=0,
+                                        dtype=dtype or sd["embedding.weight"].dtype, device=device)
+        model.load_state_dict(sd)
+        tok = Tokenizer.from_dict(meta["tokenizer"]) if meta["tokenizer"] is not None else None
+    except (RuntimeError, TypeError, KeyError, ValueError) as exc:
+        raise ParameterError(f"{str(path)!r} is a damaged sentiment checkpoint: {exc}") from exc
     model.eval()
-    tok = Tokenizer.from_dict(meta["tokenizer"]) if meta["tokenizer"] is not None else None
     return model, tok
