@@ -29,6 +29,7 @@ __all__ = [
     "check_option",
     "check_random_state",
     "resolve_seed_alias",
+    "renamed_kwarg",
     "torch_seed",
     "check_scale",
     "check_result_finite",
@@ -243,6 +244,19 @@ def check_result_finite(value: Any, what: str, hint: str = "") -> None:
             f"{what} overflowed (non-finite values in the result although the input was finite); "
             f"rescaling the input data helps{hint}"
         )
+
+
+def renamed_kwarg(value: Any, old_value: Any, old: str, new: str, func: str,
+                  what: str = "") -> Any:
+    """``value`` of the argument ``new``, or the deprecated ``old`` one (FutureWarning) when
+    the caller gave it (``old_value`` not None)."""
+    if old_value is None:
+        return value
+    import warnings
+
+    warnings.warn(f"{func}({old}=...) is deprecated and will be removed in the next release; "
+                  f"pass {new}=...{what}", FutureWarning, stacklevel=3)
+    return old_value
 
 
 def resolve_seed_alias(random_state: Any, seed: Any, func: str) -> Any:
