@@ -214,13 +214,13 @@ def readout(Z: Any, *, rtol: float = 1e-9) -> np.ndarray:
     -------
     ndarray, shape (m, d), m <= n
     """
-    X = np.asarray(Z, dtype=np.float64)
+    X = as_float_array(Z, "Z", "a numeric array of shape (n, d)")
     if X.ndim != 2:
         raise DatasetError(f"Z must have shape (n, d); got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise DatasetError(f"Z has no tokens (shape {X.shape}): a sequence needs at least one token")
     if not (isinstance(rtol, int | float) and not isinstance(rtol, bool)) or rtol < 0:
         raise ParameterError(f"rtol must be a float >= 0; got {rtol!r}")
-    if X.shape[0] == 0:
-        return X
     tol = rtol * max(1.0, float(np.linalg.norm(X, axis=1).max()))
     keep: list[int] = []
     for i in range(X.shape[0]):

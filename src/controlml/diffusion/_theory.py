@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.special import gammaln
 
-from .._checks import as_points, check_int, check_positive, check_random_state
+from .._checks import as_float_array, as_points, check_int, check_positive, check_random_state
 from ..errors import ParameterError
 from ._sampler import sample
 from ._score import HeatKernelScore
@@ -20,7 +20,8 @@ __all__ = ["LiYauCheck", "EnergyEstimate", "Concentration", "li_yau_check", "ene
 
 
 def _times(t: Any, name: str = "t") -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    arr = np.atleast_1d(as_float_array(t, name, "a positive number or a 1-D array of them",
+                                       ParameterError))
     if arr.ndim != 1 or arr.size == 0:
         raise ParameterError(f"{name} must be a positive number or a 1-D array of them; got {t!r}")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
