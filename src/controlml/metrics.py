@@ -84,6 +84,17 @@ def kl_divergence(p: Any, q: Any, *, cell_volume: float = 1.0) -> float:
     ``p`` and ``q`` are arrays of the same shape (densities sampled on cells of
     volume ``cell_volume``); cells where ``p = 0`` contribute 0, cells with
     ``p > 0 = q`` make the divergence infinite.
+
+    Parameters
+    ----------
+    p, q : array, shape (any, e.g. (n1, n2))
+        Non-negative densities on the same grid (same shape, at least one cell).
+    cell_volume : float > 0
+        Volume of one grid cell.
+
+    Returns
+    -------
+    float
     """
     p, q = _densities(p, q)
     cell_volume = check_positive(cell_volume, "cell_volume")
@@ -97,7 +108,19 @@ def kl_divergence(p: Any, q: Any, *, cell_volume: float = 1.0) -> float:
 
 
 def l1_distance(p: Any, q: Any, *, cell_volume: float = 1.0) -> float:
-    """||p - q||_{L1} for densities sampled on a common grid of cells of volume ``cell_volume``."""
+    """||p - q||_{L1} for densities sampled on a common grid of cells of volume ``cell_volume``.
+
+    Parameters
+    ----------
+    p, q : array, shape (any, e.g. (n1, n2))
+        Densities on the same grid (same shape, at least one cell).
+    cell_volume : float > 0
+        Volume of one grid cell.
+
+    Returns
+    -------
+    float
+    """
     p, q = _densities(p, q)
     cell_volume = check_positive(cell_volume, "cell_volume")
     return float(np.sum(np.abs(p - q)) * cell_volume)

@@ -103,8 +103,8 @@ class Equilibrium:
     ----------
     Z_star : ndarray, shape (B, n, d)
         Predicted limit of every token.
-    leaders : list of ndarray of int
-        Leader indices per sequence (first index of numerically merged copies).
+    leaders : ndarray of int, shape (L,), or a list of them (one per sequence)
+        Leader indices (first index of numerically merged copies).
     faces : list of list of tuple of int
         ``faces[b][i]``: leader indices spanning the face token i converges to (the support
         of its barycentric weights; a single index for a leader or a token merging with one).

@@ -33,6 +33,17 @@ def nearest_distance(X: Any, Y: Any) -> np.ndarray:
     r"""Distance of each row of ``X`` (n, d) to the nearest row of ``Y`` (m, d) -> (n,).
 
     :math:`\min_j |x_k - y_j|` through a k-d tree (:class:`scipy.spatial.cKDTree`).
+
+    Parameters
+    ----------
+    X : array, shape (n, d)
+        Query points (at least one).
+    Y : array, shape (m, d)
+        Reference points (at least one).
+
+    Returns
+    -------
+    ndarray, shape (n,)
     """
     from scipy.spatial import cKDTree
 
@@ -326,6 +337,29 @@ def concentration(score: HeatKernelScore, tau: Any = (1e-5, 1e-4, 1e-3), *, n: i
 
     Runs :func:`sample` from ``t_max`` down to each :math:`\tau` and measures the mean
     distance of the ``n`` samples to their nearest data point.
+
+    Parameters
+    ----------
+    score : HeatKernelScore
+        The exact score of the data.
+    tau : float or array of float, shape (k,)
+        Stopping times, each in (0, t_max).
+    n : int
+        Samples per stopping time.
+    t_max : float > 0
+        Initial time of the backward dynamics.
+    steps : int
+        Time steps of each sampler run.
+    nu : float (scalar) or as in :func:`sample`
+        Noise level of the sampler.
+    method : str
+        Sampler stepper (see :func:`sample`).
+    random_state : int, None or numpy.random.Generator
+        Randomness of the samplers.
+
+    Returns
+    -------
+    Concentration
     """
     taus = np.sort(_times(tau, "tau"))
     if not isinstance(score, HeatKernelScore):

@@ -63,7 +63,19 @@ class Experiment:
 
 
 def experiment(name: str, *, section: str, title: str, caption: str = "") -> Callable:
-    """Decorator registering ``func(ctx)`` as the experiment ``name``."""
+    """Decorator registering ``func(ctx)`` as the experiment ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The paper's name of the result (``"fig3.1"``, ``"thm3.3"``...).
+    section : str
+        Paper section key (``"2"``...``"5"``).
+    title : str
+        One line describing what is reproduced.
+    caption : str
+        The paper's caption or statement.
+    """
     if section not in SECTIONS:
         raise ParameterError(f"unknown section {section!r}; expected one of {sorted(SECTIONS)}")
 

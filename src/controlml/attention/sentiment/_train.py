@@ -168,7 +168,12 @@ def train_sentiment(
     ----------
     model : SentimentAttentionModel
         Trained in place (its device and dtype are used).
-    tokens : int array (N, n); mask : bool array (N, n) or None; labels : array (N,) in {0, 1}
+    tokens : int array, shape (N, n)
+        Token ids of N padded reviews (0 is padding).
+    mask : bool array, shape (N, n), or None
+        Real tokens (default ``tokens != 0``).
+    labels : array, shape (N,)
+        Classes in {0, 1}.
     validation : (tokens, mask, labels), optional
         Evaluated with the exact hardmax after each epoch; the best epoch's weights are kept.
     epochs, batch_size : int
@@ -185,6 +190,8 @@ def train_sentiment(
     checkpoint_dir : path, optional
         Folder for ``epoch_<NNN>.safetensors`` checkpoints (every ``checkpoint_every`` epochs) and
         ``best.safetensors``; nothing is written elsewhere.  Written atomically.
+    checkpoint_every : int >= 1
+        Epochs between two checkpoints (the last epoch is always written).
     tokenizer : Tokenizer, optional
         Stored inside the checkpoints so that they are self-contained.
     num_threads : int or None
@@ -310,7 +317,12 @@ def evaluate_sentiment(model: SentimentAttentionModel, tokens: Any, mask: Any, l
     Parameters
     ----------
     model : SentimentAttentionModel
-    tokens : int array (N, n); mask : bool array (N, n) or None; labels : array (N,) in {0, 1}
+    tokens : int array, shape (N, n)
+        Token ids of N padded reviews (0 is padding).
+    mask : bool array, shape (N, n), or None
+        Real tokens (default ``tokens != 0``).
+    labels : array, shape (N,)
+        Classes in {0, 1}.
     tau : float, optional
         Softmax temperature compared with the hardmax (default: the model's training ``tau``).
 
@@ -347,7 +359,12 @@ def leader_words(model: SentimentAttentionModel, tokenizer: Tokenizer, tokens: A
     model : SentimentAttentionModel
     tokenizer : Tokenizer
         The fitted tokenizer that produced ``tokens``.
-    tokens : int array (N, n); mask : bool array (N, n) or None; labels : array (N,) in {0, 1}
+    tokens : int array, shape (N, n)
+        Token ids of N padded reviews (0 is padding).
+    mask : bool array, shape (N, n), or None
+        Real tokens (default ``tokens != 0``).
+    labels : array, shape (N,)
+        Classes in {0, 1}.
     top : int
         Words listed per class.
     min_score : float
@@ -395,6 +412,16 @@ def save_sentiment_model(model: SentimentAttentionModel, path: str | Path, *,
     The tensors are the state dict; the constructor arguments and the tokenizer's
     vocabulary are JSON metadata: no pickled objects.
 
+    Parameters
+    ----------
+    model : SentimentAttentionModel
+    path : str or pathlib.Path
+        File to write (a folder is refused); replaced atomically if it exists.
+    tokenizer : Tokenizer, optional
+        Stored with the model so that the checkpoint is self-contained.
+    epoch : int, optional
+        Recorded in the metadata.
+
     Returns
     -------
     pathlib.Path
@@ -412,6 +439,16 @@ def load_sentiment_model(path: str | Path, *, device: torch.device | str | None 
                          dtype: torch.dtype | None = None
                          ) -> tuple[SentimentAttentionModel, Tokenizer | None]:
     """Read a file written by :func:`save_sentiment_model`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint file. A damaged one (metadata not JSON, a missing key or tensor)
+        raises :class:`~controlml.errors.ParameterError` naming the file and what is missing.
+    device : torch device or str, optional
+        Where to put the model (CPU by default).
+    dtype : torch dtype, optional
+        Precision of the model (default: that of the stored embedding).
 
     Returns
     -------
