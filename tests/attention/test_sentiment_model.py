@@ -219,7 +219,7 @@ def trained(tmp_path_factory):
         model = SentimentAttentionModel(len(tok.vocab), 2, K=4, random_state=0)
         ck = tmp_path_factory.mktemp("ck")
         res = train_sentiment(model, T, M, y, validation=(VT, VM, vy), epochs=12, lr=5e-2,
-                              batch_size=32, seed=0, checkpoint_dir=ck, checkpoint_every=4,
+                              batch_size=32, random_state=0, checkpoint_dir=ck, checkpoint_every=4,
                               tokenizer=tok)
     finally:
         torch.set_default_dtype(old)

@@ -199,6 +199,8 @@ def attention_weights(Z: Any, A: Any, tau: float = 0.0, *, tie_rtol: float = DEF
 
     with the tie set :math:`\mathcal C_i = \{j: \langle Az_i,z_j\rangle \ge \max_\ell
     \langle Az_i,z_\ell\rangle - \mathrm{tie\_rtol}\,\|Az_i\|\max_\ell\|z_\ell\|\}`.
+    Coincident tokens (closer than ``sqrt(tie_rtol) * max |z|``) count as one point of the tie
+    set (see :func:`hardmax_step`).
     The softmax subtracts the row maximum first, so it is finite for any ``tau > 0``
     (tested down to 1e-6).
 
@@ -232,7 +234,9 @@ def hardmax_step(Z: Any, A: Any, alpha: float, *, tie_rtol: float = DEFAULT_TIE_
     Ties: j belongs to :math:`\mathcal C_i` when its score is within
     ``tie_rtol * ||A z_i|| * max_l ||z_l||`` of the maximum (a relative tolerance; exact
     ties such as a token half way between two symmetric ones are what create the
-    non-leader clusters of Thm 4.1). One layer is defined for any tokens, so the
+    non-leader clusters of Thm 4.1), and tokens closer than ``sqrt(tie_rtol) * max |z|``
+    count as one point (only those of top score stay in the tie set, with the weight of one
+    point), so that a follower converging to its leader never joins a tie beside it. One layer is defined for any tokens, so the
     hypotheses of Thm 4.1 (nonzero, distinct) are not checked here.
 
     Parameters

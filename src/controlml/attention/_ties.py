@@ -1,4 +1,5 @@
-"""The one hardmax tie rule and leader rule of the package (torch; NumPy callers pass views).
+"""The one hardmax tie rule and leader rule of the package (NumPy; torch callers go through
+:func:`torch_hardmax`).
 
 Both :mod:`controlml.attention` (float64 NumPy dynamics, torch layers) and
 :mod:`controlml.attention.sentiment` (padded batches) decide ties and leaders here, so that
@@ -12,7 +13,9 @@ tokens j:
    bisector of two leaders survive the rounding of each layer);
 2. *one point per cluster*: tokens within ``sqrt(tie_rtol) * max |z|`` of each other are one
    numerical point (a cluster); inside a cluster only the candidates with the cluster's largest
-   score stay in :math:`\\mathcal C_i` (bitwise copies, i.e. repeated words, all stay).
+   score stay in :math:`\\mathcal C_i`, and the cluster gets the weight of one point (times the
+   multiplicity of tokens that were equal initially, e.g. repeated words) shared equally by
+   them, so which of two numerically equal tokens rounding ranks first never moves the mean.
 
 Step 2 is what keeps a tolerance from creating a tie that exact arithmetic does not have: a
 follower converging to a leader gets within the candidate tolerance of the leader's score
