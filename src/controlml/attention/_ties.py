@@ -92,33 +92,58 @@ def hardmax_weights(Z: np.ndarray, A: np.ndarray, key: np.ndarray | None, rtol: 
         R = np.linalg.norm(Z, axis=-1).max(axis=-1)
     scale = np.linalg.norm(AZ, axis=-1) * R[:, None]  # (B, n)
     cand = S >= S.max(axis=-1, keepdims=True) - rtol * scale[..., None]
-    if bool(np.all(cand.sum(axis=-1) == 1)):  # no ties at all: nothing to merge
-        return cand.astype(Z.dtype), cand
+    multi = cand.sum(axis=-1) > 1
+    if key is not None:
+        multi &= key  # padding rows are never used
+    cf = cand.astype(Z.dtype)
+    W = cf / cf.sum(axis=-1, keepdims=True)
+    if not np.any(multi):  # no ties at all: nothing to merge
+        return W, cand
+    B, n = Z.shape[:2]
+    # ties among bitwise copies only (repeated words): the plain mean is the rule's mean
+    b_, i_, j_ = np.nonzero(cand & multi[..., None])
+    top = np.argmax(np.where(cand, S, -np.inf), axis=-1)
+    if E is None:
+        if np.all(Z[b_, j_] == Z[b_, top[b_, i_]]):
+            return W, cand
+    elif np.all(E[b_, j_, top[b_, i_]]):
+        return W, cand
     if G is None:
         G = _cluster_matrix(Z, key, rtol)
-    B, n = Z.shape[:2]
-    if not np.any(G & ~np.eye(n, dtype=bool)[None]):
-        W = cand.astype(Z.dtype)
-        return W / W.sum(axis=-1, keepdims=True), cand
-    # representative of each token's cluster: the first index of its row of G
-    rep = np.argmax(G, axis=-1)  # (B, n)
-    bi = np.arange(B)[:, None, None]
-    ii = np.arange(n)[None, :, None]
-    cj = np.broadcast_to(rep[:, None, :], S.shape)
-    Sc = np.where(cand, S, -np.inf)
-    M = np.full(S.shape, -np.inf)
-    np.maximum.at(M, (bi, ii, cj), Sc)
-    kept = cand & (Sc >= np.take_along_axis(M, cj, axis=-1))
-    kf = kept.astype(Z.dtype)
-    count = np.zeros(S.shape)
-    np.add.at(count, (bi, ii, cj), kf)  # kept members per (row, cluster)
+    off = G & ~np.eye(n, dtype=bool)[None]
+    if not np.any(off):
+        return W, cand
+    b_, i_, j_ = np.nonzero(off)
     if E is None:
-        E = copy_matrix(Z)
-    same = kf @ E.astype(Z.dtype).transpose(0, 2, 1)  # same[i, j]: kept copies of z_j in row i
-    mult = np.zeros(S.shape)
-    np.maximum.at(mult, (bi, ii, cj), same * kf)
-    W = kf * np.take_along_axis(mult, cj, -1) / np.maximum(np.take_along_axis(count, cj, -1), 1.0)
-    return W / W.sum(axis=-1, keepdims=True), kept
+        E = np.broadcast_to(np.eye(n, dtype=bool), G.shape).copy()
+        E[b_, i_, j_] = np.all(Z[b_, i_] == Z[b_, j_], axis=-1)
+    nc = ~E[b_, i_, j_]  # coincident pairs that are not copies
+    if not np.any(nc):
+        return W, cand
+    NC = np.zeros(G.shape, dtype=Z.dtype)
+    NC[b_[nc], i_[nc], j_[nc]] = 1.0
+    # rows holding two candidates of one cluster that are not copies of each other
+    need = np.any(cand & ((cf @ NC.transpose(0, 2, 1)) > 0.5), axis=-1) & multi
+    if not np.any(need):
+        return W, cand
+    bi, ii = np.nonzero(need)
+    r = np.arange(bi.size)[:, None]
+    rep = np.argmax(G, axis=-1)[bi]  # (R, n): first index of each token's cluster
+    Sc = np.where(cand[bi, ii], S[bi, ii], -np.inf)
+    M = np.full(Sc.shape, -np.inf)
+    np.maximum.at(M, (r, rep), Sc)
+    kept_r = cand[bi, ii] & (Sc >= M[r, rep])
+    kf = kept_r.astype(Z.dtype)
+    count = np.zeros(Sc.shape)
+    np.add.at(count, (r, rep), kf)  # kept members per cluster
+    same = np.einsum("rk,rjk->rj", kf, E[bi].astype(Z.dtype))  # kept copies of z_j
+    mult = np.zeros(Sc.shape)
+    np.maximum.at(mult, (r, rep), same * kf)
+    Wr = kf * mult[r, rep] / np.maximum(count[r, rep], 1.0)
+    W[bi, ii] = Wr / Wr.sum(axis=-1, keepdims=True)
+    kept = cand.copy()
+    kept[bi, ii] = kept_r
+    return W, kept
 
 
 def leader_mask(C: np.ndarray, G: np.ndarray, key: np.ndarray | None) -> np.ndarray:
@@ -140,14 +165,15 @@ def leader_mask(C: np.ndarray, G: np.ndarray, key: np.ndarray | None) -> np.ndar
 
 
 def torch_hardmax(Z: torch.Tensor, A: torch.Tensor, key: torch.Tensor | None,
-                  rtol: float) -> tuple[torch.Tensor, torch.Tensor]:
+                  rtol: float, leaders: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The same rule for torch tensors (any device): weights (B, n, n) in Z's dtype and the
     leader mask (B, n); computed by the NumPy code above on a float64 copy (no gradient)."""
     Zn = Z.detach().to("cpu", torch.float64).numpy()
     An = A.detach().to("cpu", torch.float64).numpy()
     kn = None if key is None else key.detach().cpu().numpy()
-    G = _cluster_matrix(Zn, kn, rtol)
+    G = _cluster_matrix(Zn, kn, rtol) if leaders else None
     W, C = hardmax_weights(Zn, An, kn, rtol, G)
-    lm = leader_mask(C, G, kn)
-    return (torch.from_numpy(W).to(device=Z.device, dtype=Z.dtype),
-            torch.from_numpy(lm).to(Z.device))
+    Wt = torch.from_numpy(W).to(device=Z.device, dtype=Z.dtype)
+    if not leaders:
+        return Wt, None
+    return Wt, torch.from_numpy(leader_mask(C, G, kn)).to(Z.device)

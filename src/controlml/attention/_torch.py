@@ -104,7 +104,7 @@ def _weights_torch(Z: torch.Tensor, A: torch.Tensor, tau: float, rtol: float,
         if key is not None:
             S = S.masked_fill(~key[:, None, :], -math.inf)
         return torch.softmax(S / tau, dim=-1)  # max-subtracted internally: stable for tiny tau
-    return torch_hardmax(Z, A, key, rtol)[0]
+    return torch_hardmax(Z, A, key, rtol, leaders=False)[0]
 
 
 def attention_step_torch(
