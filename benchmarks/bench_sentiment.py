@@ -61,7 +61,7 @@ def run(quick: bool = False) -> list[dict]:
         y = data.labels
         rows = []
 
-        model = SentimentAttentionModel(len(tok.vocab), 8, K=8, seed=0)
+        model = SentimentAttentionModel(len(tok.vocab), 8, K=8, random_state=0)
         nb = 200 if quick else 1000
         t0 = time.perf_counter()
         with torch.no_grad():
@@ -75,7 +75,7 @@ def run(quick: bool = False) -> list[dict]:
                      "max_abs_diff": float(np.abs(ours - ref).max())})
 
         t0 = time.perf_counter()
-        res = train_sentiment(model, T[tr], M[tr], y[tr], epochs=2 if quick else 4, lr=2e-2, seed=0)
+        res = train_sentiment(model, T[tr], M[tr], y[tr], epochs=2 if quick else 4, lr=2e-2, random_state=0)
         ev = evaluate_sentiment(res.model, T[te], M[te], y[te])
         t_ours = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -28,6 +28,7 @@ from .errors import (
     ConvergenceError,
     DataNotFoundError,
     DatasetError,
+    NumericalError,
     ParameterError,
 )
 
@@ -51,4 +52,5 @@ __all__ = [
     "ParameterError",
     "ConvergenceError",
     "DataNotFoundError",
+    "NumericalError",
 ]

@@ -7,14 +7,16 @@ and, where it helps, what to do.  All checks run before any numerical work.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from .errors import DatasetError, ParameterError
+from .errors import DatasetError, NumericalError, ParameterError
 
 __all__ = [
+    "as_float_array",
     "as_points",
     "as_vector",
     "check_same_rows",
@@ -26,6 +28,11 @@ __all__ = [
     "check_int",
     "check_option",
     "check_random_state",
+    "resolve_seed_alias",
+    "renamed_kwarg",
+    "torch_seed",
+    "check_scale",
+    "check_result_finite",
 ]
 
 
@@ -46,6 +53,36 @@ def check_finite(X: np.ndarray, name: str) -> None:
         )
 
 
+def as_float_array(X: Any, name: str, expected: str = "a numeric array",
+                   error: type[Exception] = DatasetError) -> np.ndarray:
+    """``X`` as a float64 array, refusing what would silently lose information.
+
+    One rule for every package: complex values (NumPy would drop the imaginary part),
+    strings (even numeric ones) and other non-numeric objects raise ``error`` naming
+    ``name``, what was ``expected`` and what was received.
+    """
+    if isinstance(X, str | bytes):
+        raise error(f"{name} must be {expected}; got a string {X!r:.60}")
+    try:
+        raw = np.asarray(X)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise error(f"{name} must be {expected}; got {_describe(X)} (not a regular array)") from exc
+    kind = raw.dtype.kind
+    if kind == "c" or (kind == "O" and any(isinstance(v, complex | np.complexfloating)
+                                         for v in raw.ravel()[:10000])):
+        raise error(
+            f"{name} must be real-valued ({expected}); got complex values: pass the real part "
+            f"(numpy.real({name})) explicitly if that is what you mean"
+        )
+    if kind in "USV" or (kind == "O" and any(isinstance(v, str | bytes) for v in raw.ravel()[:10000])):
+        raise error(f"{name} must be {expected} of numbers; got {raw.dtype.name} entries (strings or "
+                    "records): convert them to numbers first")
+    try:
+        return np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{name} must be {expected}; got {_describe(X)}") from exc
+
+
 def as_points(
     X: Any,
     name: str = "X",
@@ -55,10 +92,7 @@ def as_points(
     dim: int | None = None,
 ) -> np.ndarray:
     """Validate a point cloud and return it as a C-contiguous float64 array (N, d)."""
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DatasetError(f"{name} must be a numeric array of shape (N, d); got {_describe(X)}") from exc
+    arr = as_float_array(X, name, "a numeric array of shape (N, d)")
     if arr.ndim != 2:
         raise DatasetError(f"{name} must be 2-D of shape (N, d); got shape {arr.shape}")
     if arr.shape[0] < min_rows:
@@ -73,10 +107,7 @@ def as_points(
 
 def as_vector(x: Any, name: str, *, size: int | None = None) -> np.ndarray:
     """Validate a finite 1-D float64 vector, optionally of a given size."""
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DatasetError(f"{name} must be a numeric vector; got {_describe(x)}") from exc
+    arr = as_float_array(x, name, "a numeric vector")
     if arr.ndim != 1:
         raise DatasetError(f"{name} must be 1-D; got shape {arr.shape}")
     if size is not None and arr.shape[0] != size:
@@ -165,8 +196,12 @@ def check_nonnegative(value: Any, name: str) -> float:
 
 
 def _as_real(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise ParameterError(f"{name} must be a real number; got {value!r}")
+    """One rule for float parameters: a real number (int, float, NumPy real scalar or 0-d real
+    array); booleans, strings (even numeric ones) and complex numbers are refused."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name} must be a real number; got {_describe(value)}")
     try:
         v = float(value)
     except (TypeError, ValueError) as exc:
@@ -205,3 +240,69 @@ def check_random_state(random_state: Any) -> np.random.Generator:
     raise ParameterError(
         f"random_state must be None, an int or a numpy Generator; got {_describe(random_state)}"
     )
+
+
+def check_scale(X: np.ndarray, name: str, what: str, *, factor: float = 1.0,
+                dtype: Any = np.float64, hint: str = "") -> None:
+    """Raise :class:`DatasetError` when products of entries of ``X`` overflow ``dtype``.
+
+    ``what`` names the quantity that is quadratic in ``X`` (e.g. "the squared distances
+    |x - x_i|^2"); ``factor`` bounds how much larger than ``max|X|^2 * d`` it may get.
+    Decided before any work: a finite input must never give a silent inf or NaN.
+    """
+    if X.size == 0:
+        return
+    m = float(np.max(np.abs(X)))
+    d = X.shape[-1] if X.ndim else 1
+    big = float(np.finfo(dtype).max)
+    if m > 0 and m * m * d * factor * 4.0 > big:
+        raise DatasetError(
+            f"{name} has entries up to {m:.3g}: {what} overflow {np.dtype(dtype).name} (largest "
+            f"{big:.3g}); rescale {name} (e.g. divide it by {m:.3g}){hint}"
+        )
+
+
+def check_result_finite(value: Any, what: str, hint: str = "") -> None:
+    """Raise :class:`NumericalError` if a computed result holds NaN or inf (never return one)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise NumericalError(
+            f"{what} overflowed (non-finite values in the result although the input was finite); "
+            f"rescaling the input data helps{hint}"
+        )
+
+
+def renamed_kwarg(value: Any, old_value: Any, old: str, new: str, func: str,
+                  what: str = "") -> Any:
+    """``value`` of the argument ``new``, or the deprecated ``old`` one (FutureWarning) when
+    the caller gave it (``old_value`` not None)."""
+    if old_value is None:
+        return value
+    import warnings
+
+    warnings.warn(f"{func}({old}=...) is deprecated and will be removed in the next release; "
+                  f"pass {new}=...{what}", FutureWarning, stacklevel=3)
+    return old_value
+
+
+def resolve_seed_alias(random_state: Any, seed: Any, func: str) -> Any:
+    """``random_state``, or the deprecated ``seed`` (with a FutureWarning) when it is given."""
+    if seed is None:
+        return random_state
+    import warnings
+
+    warnings.warn(f"{func}(seed=...) is deprecated and will be removed in the next release; "
+                  "pass random_state=... (an int, None or a numpy Generator)",
+                  FutureWarning, stacklevel=3)
+    return seed
+
+
+def torch_seed(random_state: Any) -> int:
+    """An int seed for a ``torch.Generator`` derived from ``random_state`` (int, None or a
+    numpy Generator): an int is used as is, so results match the former ``seed=`` argument."""
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ParameterError(f"random_state must be >= 0; got {random_state}")
+        return int(random_state)
+    rng = check_random_state(random_state)
+    return int(rng.integers(0, 2**63 - 1))

@@ -14,6 +14,7 @@ __all__ = [
     "ParameterError",
     "ConvergenceError",
     "DataNotFoundError",
+    "NumericalError",
 ]
 
 
@@ -39,3 +40,8 @@ class ConvergenceError(ControlMLError, RuntimeError):
 
 class DataNotFoundError(ControlMLError, FileNotFoundError):
     """A data set needed by a loader or an experiment is not where it was looked for."""
+
+
+class NumericalError(ControlMLError, RuntimeError):
+    """A result overflowed or became NaN in floating point; the message says what overflowed
+    and how to rescale the input."""

@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_points, as_vector, check_int, check_random_state
+from ._checks import (
+    as_float_array,
+    as_points,
+    as_vector,
+    check_int,
+    check_positive,
+    check_random_state,
+)
 from .errors import DatasetError
 
 __all__ = ["wasserstein1", "kl_divergence", "l1_distance"]
@@ -77,11 +84,21 @@ def kl_divergence(p: Any, q: Any, *, cell_volume: float = 1.0) -> float:
     ``p`` and ``q`` are arrays of the same shape (densities sampled on cells of
     volume ``cell_volume``); cells where ``p = 0`` contribute 0, cells with
     ``p > 0 = q`` make the divergence infinite.
+
+    Parameters
+    ----------
+    p, q : array, shape (any, e.g. (n1, n2))
+        Non-negative densities on the same grid (same shape, at least one cell).
+    cell_volume : float > 0
+        Volume of one grid cell.
+
+    Returns
+    -------
+    float
     """
-    p = np.asarray(p, dtype=np.float64).ravel()
-    q = np.asarray(q, dtype=np.float64).ravel()
-    if p.shape != q.shape:
-        raise DatasetError(f"p and q must have the same shape; got {p.shape} and {q.shape}")
+    p, q = _densities(p, q)
+    cell_volume = check_positive(cell_volume, "cell_volume")
+    p, q = p.ravel(), q.ravel()
     if np.any(p < 0) or np.any(q < 0) or not (np.all(np.isfinite(p)) and np.all(np.isfinite(q))):
         raise DatasetError("p and q must be finite non-negative densities")
     m = p > 0
@@ -91,9 +108,29 @@ def kl_divergence(p: Any, q: Any, *, cell_volume: float = 1.0) -> float:
 
 
 def l1_distance(p: Any, q: Any, *, cell_volume: float = 1.0) -> float:
-    """||p - q||_{L1} for densities sampled on a common grid of cells of volume ``cell_volume``."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64)
+    """||p - q||_{L1} for densities sampled on a common grid of cells of volume ``cell_volume``.
+
+    Parameters
+    ----------
+    p, q : array, shape (any, e.g. (n1, n2))
+        Densities on the same grid (same shape, at least one cell).
+    cell_volume : float > 0
+        Volume of one grid cell.
+
+    Returns
+    -------
+    float
+    """
+    p, q = _densities(p, q)
+    cell_volume = check_positive(cell_volume, "cell_volume")
+    return float(np.sum(np.abs(p - q)) * cell_volume)
+
+
+def _densities(p: Any, q: Any) -> tuple[np.ndarray, np.ndarray]:
+    p = as_float_array(p, "p", "an array of density values")
+    q = as_float_array(q, "q", "an array of density values")
     if p.shape != q.shape:
         raise DatasetError(f"p and q must have the same shape; got {p.shape} and {q.shape}")
-    return float(np.sum(np.abs(p - q)) * cell_volume)
+    if p.size == 0:
+        raise DatasetError("p and q are empty: pass densities sampled on at least one cell")
+    return p, q

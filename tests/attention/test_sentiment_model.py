@@ -122,7 +122,7 @@ def test_softmax_layer_gradcheck():
 
 # ----------------------------------------------------------------------------- the model
 def test_forward_matches_independent_numpy():
-    model = SentimentAttentionModel(7, 2, K=5, alpha=0.6, seed=3)
+    model = SentimentAttentionModel(7, 2, K=5, alpha=0.6, random_state=3)
     tokens = np.array([[1, 2, 3, 2, 0, 0], [4, 5, 6, 1, 2, 3]])
     got = model(tokens, tau=0.0).detach().numpy()
     E = model.embedding.weight.detach().numpy()
@@ -139,7 +139,7 @@ def test_forward_matches_independent_numpy():
 def test_leaders_are_fixed_and_stabilise(seed, n, d):
     # Thm 4.1 on random (nonzero, distinct) embeddings: leaders do not move, and the set of
     # leaders stops changing after finitely many layers.
-    model = SentimentAttentionModel(n + 1, d, K=40, alpha=0.5, seed=seed)
+    model = SentimentAttentionModel(n + 1, d, K=40, alpha=0.5, random_state=seed)
     tokens = torch.arange(1, n + 1)[None]
     traj = model.trajectory(tokens)[:, 0]
     L = model.leaders_per_layer(tokens)[:, 0]
@@ -153,7 +153,7 @@ def test_leaders_are_fixed_and_stabilise(seed, n, d):
 
 
 def test_repeated_word_is_one_leader():
-    model = SentimentAttentionModel(4, 2, K=3, seed=0)
+    model = SentimentAttentionModel(4, 2, K=3, random_state=0)
     with torch.no_grad():
         model.embedding.weight[1] = torch.tensor([3.0, 0.0])
         model.embedding.weight[2] = torch.tensor([0.5, 0.1])
@@ -168,7 +168,7 @@ def test_model_input_errors():
         SentimentAttentionModel(5, 2, tau=0.0)
     with pytest.raises(ParameterError, match="alpha must be > 0"):
         SentimentAttentionModel(5, 2, alpha=-1.0)
-    model = SentimentAttentionModel(5, 2, seed=0)
+    model = SentimentAttentionModel(5, 2, random_state=0)
     with pytest.raises(DatasetError, match=r"ids in \[0, 5\)"):
         model(np.array([[1, 7]]))
     with pytest.raises(DatasetError, match="integer ids"):
@@ -184,7 +184,7 @@ def test_model_input_errors():
 
 
 def test_alpha_stays_positive():
-    model = SentimentAttentionModel(5, 2, alpha=1e-3, seed=0)
+    model = SentimentAttentionModel(5, 2, alpha=1e-3, random_state=0)
     with torch.no_grad():
         model.alpha_raw.fill_(-50.0)
     assert float(model.alpha.detach()) > 0
@@ -216,10 +216,10 @@ def trained(tmp_path_factory):
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        model = SentimentAttentionModel(len(tok.vocab), 2, K=4, seed=0)
+        model = SentimentAttentionModel(len(tok.vocab), 2, K=4, random_state=0)
         ck = tmp_path_factory.mktemp("ck")
         res = train_sentiment(model, T, M, y, validation=(VT, VM, vy), epochs=12, lr=5e-2,
-                              batch_size=32, seed=0, checkpoint_dir=ck, checkpoint_every=4,
+                              batch_size=32, random_state=0, checkpoint_dir=ck, checkpoint_every=4,
                               tokenizer=tok)
     finally:
         torch.set_default_dtype(old)
@@ -248,8 +248,8 @@ def test_training_is_reproducible():
     T, M = tok.encode(texts, n=8)
     runs = []
     for _ in range(2):
-        model = SentimentAttentionModel(len(tok.vocab), 2, K=2, seed=5)
-        runs.append(train_sentiment(model, T, M, y, epochs=2, seed=7).train_loss)
+        model = SentimentAttentionModel(len(tok.vocab), 2, K=2, random_state=5)
+        runs.append(train_sentiment(model, T, M, y, epochs=2, random_state=7).train_loss)
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
@@ -357,7 +357,7 @@ def test_num_threads_restored():
     tok = Tokenizer().fit(texts)
     T, M = tok.encode(texts, n=8)
     torch.set_num_threads(2)
-    model = SentimentAttentionModel(len(tok.vocab), 2, K=1, seed=0)
+    model = SentimentAttentionModel(len(tok.vocab), 2, K=1, random_state=0)
     train_sentiment(model, T, M, y, epochs=1, num_threads=1)
     assert torch.get_num_threads() == 2
     with pytest.raises(ParameterError, match="num_threads must be >= 1"):

@@ -19,7 +19,7 @@ from controlml.errors import DatasetError, ParameterError
 def test_dsm_learns_the_gaussian_score():
     # one data point: the exact score is -x / (2t)
     ns = train_score_model(np.zeros((1, 2)), t_min=0.05, t_max=1.0, hidden=32, depth=2,
-                           steps=600, batch=256, lr=3e-3, random_state=0)
+                           steps=600, batch_size=256, lr=3e-3, random_state=0)
     assert isinstance(ns, NeuralScore) and ns.status == "ok"
     x = np.random.default_rng(1).standard_normal((50, 2)) * 0.5
     for t in (0.1, 0.5):
@@ -45,7 +45,7 @@ def test_divergence_is_exact_and_sampling_works(rng):
 
 def test_penalty_pushes_divergence_above_minus_M(rng):
     X = rng.standard_normal((50, 2)) * 0.3
-    kw = dict(t_min=1e-3, hidden=32, depth=2, steps=300, batch=128, random_state=4)
+    kw = dict(t_min=1e-3, hidden=32, depth=2, steps=300, batch_size=128, random_state=4)
     plain = train_score_model(X, **kw)
     pen = train_score_model(X, penalty=10.0, M=20.0, **kw)
     probe = X + 0.03 * rng.standard_normal(X.shape)

@@ -86,7 +86,7 @@ def test_train_l1_never_beats_relaxation():
     y = np.cos(2 * X[:, 0])
     fit = fit_sparse(X, y, random_state=0)
     for P in (3, 12, 24):
-        tr = train_l1(X, y, P, steps=200, seed=P)
+        tr = train_l1(X, y, P, epochs=200, random_state=P)
         assert tr.value >= fit.lower_bound * (1 - 1e-7)
         if tr.feasible:
             assert tr.n_atoms <= 6

@@ -7,8 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int
-from ..errors import ParameterError
+from .._checks import check_int, check_result_finite, check_scale
+from ..errors import DatasetError, ParameterError
+from ._ties import (
+    DEFAULT_TIE_RTOL,
+    _cluster_matrix,
+    hardmax_weights,
+    leader_mask,
+    merge_tol,
+)
 from ._validate import (
     as_token_batch,
     check_alpha,
@@ -29,61 +36,54 @@ __all__ = [
     "leaders",
 ]
 
-#: Default relative tolerance deciding hardmax ties in (4.1b).
-DEFAULT_TIE_RTOL = 1e-12
-
 
 def _merge_tol(tie_rtol: float) -> float:
     """Relative distance under which two tokens count as the same point (coincident copies)."""
-    return max(tie_rtol, 1e-16) ** 0.5
+    return merge_tol(tie_rtol)
 
 
 # ----------------------------------------------------------------------------- kernels
-def _scores(Z: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    AZ = Z @ A  # A symmetric: rows are A z_i
-    S = AZ @ Z.transpose(0, 2, 1)  # S[b, i, l] = <A z_i, z_l>
-    return AZ, S
-
-
-def _tie_mask(Z: np.ndarray, AZ: np.ndarray, S: np.ndarray, tie_rtol: float) -> np.ndarray:
-    """C_i of (4.1b) as a boolean (B, n, n) mask, ties within tie_rtol * ||A z_i|| max_l ||z_l||."""
-    scale = np.linalg.norm(AZ, axis=-1) * np.linalg.norm(Z, axis=-1).max(axis=-1, keepdims=True)
-    return S >= S.max(axis=-1, keepdims=True) - tie_rtol * scale[..., None]
-
-
 def _softmax_weights(S: np.ndarray, tau: float) -> np.ndarray:
     L = (S - S.max(axis=-1, keepdims=True)) / tau  # <= 0: no overflow for any tau > 0
     E = np.exp(L)
     return E / E.sum(axis=-1, keepdims=True)
 
 
-def _weights(Z: np.ndarray, A: np.ndarray, tau: float, tie_rtol: float) -> tuple[np.ndarray, np.ndarray]:
-    AZ, S = _scores(Z, A)
-    mask = _tie_mask(Z, AZ, S, tie_rtol)
+def _hardmax(Z: np.ndarray, A: np.ndarray, tie_rtol: float,
+             E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Hardmax weights and tie sets C_i of (4.1b): the package's one tie rule (``_ties``)."""
+    return hardmax_weights(Z, A, None, tie_rtol, None, E)
+
+
+def _layer(Z: np.ndarray, A: np.ndarray, tau: float, tie_rtol: float,
+           E: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Attention weights P, tie sets C and leader mask of one layer (one cluster matrix)."""
+    G = _cluster_matrix(Z, None, tie_rtol)
+    W, C = hardmax_weights(Z, A, None, tie_rtol, G, E)
+    P = W if tau == 0 else _softmax_weights(Z @ A @ Z.transpose(0, 2, 1), tau)
+    return P, C, leader_mask(C, G, None)
+
+
+def _tie_mask(Z: np.ndarray, A: np.ndarray, tie_rtol: float) -> np.ndarray:
+    """C_i of (4.1b) as a boolean (B, n, n) mask."""
+    return _hardmax(Z, A, tie_rtol)[1]
+
+
+def _copies(Z: np.ndarray) -> np.ndarray:
+    """(B, n, n) bool: tokens equal in the initial data (they count with multiplicity)."""
+    return (Z[:, :, None, :] == Z[:, None, :, :]).all(axis=-1)
+
+
+def _weights(Z: np.ndarray, A: np.ndarray, tau: float, tie_rtol: float,
+             E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    P, mask = _hardmax(Z, A, tie_rtol, E)
     if tau > 0:
-        P = _softmax_weights(S, tau)
-    else:
-        P = mask / mask.sum(axis=-1, keepdims=True)
+        P = _softmax_weights(Z @ A @ Z.transpose(0, 2, 1), tau)
     return P, mask
 
 
 def _step(Z: np.ndarray, P: np.ndarray, alpha: float) -> np.ndarray:
     return (Z + alpha * (P @ Z)) / (1.0 + alpha)
-
-
-def _leader_mask(Z: np.ndarray, mask: np.ndarray, tie_rtol: float) -> np.ndarray:
-    """Token i leads iff C_i only holds copies of z_i and no earlier leader is a copy of z_i."""
-    sq = np.einsum("bnd,bnd->bn", Z, Z)
-    R2 = sq.max(axis=-1)  # (B,)
-    # squared distances from the Gram matrix: error ~ eps R^2, far below (merge_tol R)^2
-    D2 = sq[:, :, None] + sq[:, None, :] - 2.0 * (Z @ Z.transpose(0, 2, 1))
-    G = D2 <= (_merge_tol(tie_rtol) ** 2 * R2)[:, None, None]
-    G |= np.eye(Z.shape[1], dtype=bool)[None]
-    inside = ~np.any(mask & ~G, axis=-1)  # attends only to (copies of) itself
-    n = Z.shape[1]
-    earlier = np.tril(np.ones((n, n), dtype=bool), k=-1)[None]  # j < i
-    dup = np.any(G & earlier & inside[:, None, :], axis=-1)  # an earlier leader copy exists
-    return inside & ~dup
 
 
 def _same_point_set(P: np.ndarray, Q: np.ndarray, tol: float) -> bool:
@@ -156,9 +156,30 @@ class AttentionDynamics:
 
 
 # ----------------------------------------------------------------------------- public API
+_RESCALE = (
+    " (the hardmax dynamics is scale invariant: c Z runs as c Z(k), with the same leaders and "
+    "ties; for softmax, rescale tau by c**2 too)"
+)
+
+
+def _check_token_scale(Zb: np.ndarray, A_: np.ndarray, name: str = "Z") -> None:
+    """Scores <A z_i, z_j> must neither overflow nor underflow float64 (decided up front)."""
+    check_scale(Zb, name, "the attention scores <A z_i, z_j>",
+                factor=float(np.linalg.norm(A_, 2)), hint=_RESCALE)
+    m = float(np.max(np.abs(Zb)))
+    lam = float(np.linalg.eigvalsh(A_)[0])
+    if m * m * lam < 1e-280:
+        raise DatasetError(
+            f"{name} has entries only up to {m:.3g}: the attention scores <A z_i, z_j> underflow "
+            f"float64 (ties could no longer be told apart); rescale {name} (e.g. divide it by "
+            f"{m:.3g}){_RESCALE}"
+        )
+
+
 def _prepare(Z: Any, A: Any, alpha: Any, tie_rtol: Any, check_hypotheses: bool):
     Zb, batched = as_token_batch(Z, "Z")
     A_ = check_spd(A, Zb.shape[2], "A")
+    _check_token_scale(Zb, A_)
     a = check_alpha(alpha)
     t = check_tie_rtol(tie_rtol)
     if not isinstance(check_hypotheses, bool):
@@ -178,6 +199,8 @@ def attention_weights(Z: Any, A: Any, tau: float = 0.0, *, tie_rtol: float = DEF
 
     with the tie set :math:`\mathcal C_i = \{j: \langle Az_i,z_j\rangle \ge \max_\ell
     \langle Az_i,z_\ell\rangle - \mathrm{tie\_rtol}\,\|Az_i\|\max_\ell\|z_\ell\|\}`.
+    Coincident tokens (closer than ``sqrt(tie_rtol) * max |z|``) count as one point of the tie
+    set (see :func:`hardmax_step`).
     The softmax subtracts the row maximum first, so it is finite for any ``tau > 0``
     (tested down to 1e-6).
 
@@ -194,6 +217,7 @@ def attention_weights(Z: Any, A: Any, tau: float = 0.0, *, tie_rtol: float = DEF
     """
     Zb, batched = as_token_batch(Z, "Z")
     A_ = check_spd(A, Zb.shape[2], "A")
+    _check_token_scale(Zb, A_)
     P, _ = _weights(Zb, A_, check_tau(tau), check_tie_rtol(tie_rtol))
     return P if batched else P[0]
 
@@ -210,7 +234,9 @@ def hardmax_step(Z: Any, A: Any, alpha: float, *, tie_rtol: float = DEFAULT_TIE_
     Ties: j belongs to :math:`\mathcal C_i` when its score is within
     ``tie_rtol * ||A z_i|| * max_l ||z_l||`` of the maximum (a relative tolerance; exact
     ties such as a token half way between two symmetric ones are what create the
-    non-leader clusters of Thm 4.1). One layer is defined for any tokens, so the
+    non-leader clusters of Thm 4.1), and tokens closer than ``sqrt(tie_rtol) * max |z|``
+    count as one point (only those of top score stay in the tie set, with the weight of one
+    point), so that a follower converging to its leader never joins a tie beside it. One layer is defined for any tokens, so the
     hypotheses of Thm 4.1 (nonzero, distinct) are not checked here.
 
     Parameters
@@ -264,8 +290,9 @@ def _run(Zb, batched, A_, a, tau, t, num_layers, keep_trajectory, progress) -> A
 
         it = tqdm(it, desc="attention layers", leave=False)
     traj = [Zb]
-    P, mask = _weights(Zb, A_, tau, t)
-    masks = [_leader_mask(Zb, mask, t)]
+    E = _copies(Zb)
+    P, _, lm = _layer(Zb, A_, tau, t, E)
+    masks = [lm]
     last = np.zeros(Zb.shape[0])
     Z = Zb
     for _ in it:
@@ -273,13 +300,14 @@ def _run(Zb, batched, A_, a, tau, t, num_layers, keep_trajectory, progress) -> A
         last = np.linalg.norm(Znew - Z, axis=-1).max(axis=-1)
         Z = Znew
         traj.append(Z)
-        P, mask = _weights(Z, A_, tau, t)
-        masks.append(_leader_mask(Z, mask, t))
+        P, _, lm = _layer(Z, A_, tau, t, E)
+        masks.append(lm)
     stable = np.array([_stable_from(traj, masks, b, t) for b in range(Z.shape[0])], dtype=int)
     lm = np.stack(masks)
     R = np.linalg.norm(Z, axis=-1).max(axis=-1)
     status = "stationary" if K > 0 and np.all(last <= 1e-13 * R) else "max_layers"
     T = np.stack(traj) if keep_trajectory else None
+    check_result_finite(Z, "the tokens Z(k) of the attention dynamics", _RESCALE)
     return AttentionDynamics(
         Z=Z if batched else Z[0],
         trajectory=T if (batched or T is None) else T[:, 0],
@@ -404,7 +432,6 @@ def leaders(Z: Any, A: Any, *, tie_rtol: float = DEFAULT_TIE_RTOL) -> np.ndarray
     ndarray of int (sorted), or a list of them (one per sequence) for a batch.
     """
     Zb, batched, A_, _, t = _prepare(Z, A, 1.0, tie_rtol, False)
-    _, mask = _weights(Zb, A_, 0.0, t)
-    lm = _leader_mask(Zb, mask, t)
+    _, _, lm = _layer(Zb, A_, 0.0, t, None)
     out = [np.flatnonzero(lm[b]) for b in range(Zb.shape[0])]
     return out if batched else out[0]

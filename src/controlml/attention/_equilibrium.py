@@ -11,11 +11,11 @@ from .._checks import check_int
 from ..errors import ConvergenceError, ParameterError
 from ._dynamics import (
     DEFAULT_TIE_RTOL,
-    _leader_mask,
+    _copies,
+    _layer,
     _merge_tol,
     _prepare,
     _step,
-    _weights,
 )
 
 __all__ = ["Equilibrium", "equilibrium", "face_projection"]
@@ -103,8 +103,8 @@ class Equilibrium:
     ----------
     Z_star : ndarray, shape (B, n, d)
         Predicted limit of every token.
-    leaders : list of ndarray of int
-        Leader indices per sequence (first index of numerically merged copies).
+    leaders : ndarray of int, shape (L,), or a list of them (one per sequence)
+        Leader indices (first index of numerically merged copies).
     faces : list of list of tuple of int
         ``faces[b][i]``: leader indices spanning the face token i converges to (the support
         of its barycentric weights; a single index for a leader or a token merging with one).
@@ -281,8 +281,8 @@ def equilibrium(
     masks_hist: list[np.ndarray] = []
     layer = 0
     result = None
-    P, mask = _weights(Z, A_, 0.0, t)
-    lm = _leader_mask(Z, mask, t)
+    E = _copies(Z)
+    P, mask, lm = _layer(Z, A_, 0.0, t, E)
     masks_hist.append(lm)
     lead_hist.append([Z[b][lm[b]] for b in range(B)])
     for _ in it:
@@ -290,8 +290,7 @@ def equilibrium(
         for _k in range(c):
             Z = _step(Z, P, a)
             layer += 1
-            P, mask = _weights(Z, A_, 0.0, t)
-            lm = _leader_mask(Z, mask, t)
+            P, mask, lm = _layer(Z, A_, 0.0, t, E)
             masks_hist.append(lm)
             lead_hist.append([Z[b][lm[b]] for b in range(B)])
             window.append(mask)

@@ -13,6 +13,7 @@ from .._checks import (
     check_option,
     check_positive,
     check_random_state,
+    check_result_finite,
 )
 from ..errors import ConvergenceError, DatasetError
 from ._transformer import FeedForward, SelfAttention, Transformer, _as_sequences, readout
@@ -76,6 +77,9 @@ def _key(row: np.ndarray) -> bytes:
 def _validate(Zs: Any, Ys: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
     Z, _ = _as_sequences(Zs, "Zs")
     Y, _ = _as_sequences(Ys, "Ys")
+    if len(Z) == 0:
+        raise DatasetError("Zs holds no sequence (N = 0): pass at least one input sequence (n, d) "
+                           "and its target sequence in Ys")
     if len(Z) != len(Y):
         raise DatasetError(f"Zs and Ys must hold the same number N of sequences; got {len(Z)} and {len(Y)}")
     d = Z[0].shape[1]
@@ -122,6 +126,8 @@ def _validate(Zs: Any, Ys: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
             raise DatasetError(
                 f"two different input tokens are closer than 1e-9 * {scale:.3g} (token {uniq[i].tolist()}): "
                 "exact interpolation needs them to be either equal or clearly distinct; round the data"
+                + (f" (all tokens are below {float(np.abs(uniq).max()):.3g}: rescale Zs and Ys "
+                   "together to size ~1)" if float(np.abs(uniq).max()) < 1e-3 else "")
             )
     return Z, Y
 
@@ -450,6 +456,14 @@ def interpolate_sequences(
     tries = check_int(max_tries, "max_tries", minimum=1)
     rng = check_random_state(random_state)
     Z, Y = _validate(Zs, Ys)
+    M = max(float(np.max(np.abs(np.concatenate(Z + Y)))), 1.0)
+    if M * np.finfo(np.float64).eps > atol_f:
+        raise DatasetError(
+            f"the tokens have entries up to {M:.3g}, so float64 rounding alone (~{M * 2.2e-16:.1e}) "
+            f"exceeds atol = {atol_f:g}: no construction can be verified at this scale; rescale "
+            f"Zs and Ys together (e.g. divide both by {M:.3g}) and scale the outputs back, or pass a "
+            "larger atol"
+        )
     N = len(Z)
     sum_m = sum(y.shape[0] for y in Y)
     d = Z[0].shape[1]
@@ -463,6 +477,9 @@ def interpolate_sequences(
         outs = [readout(o) for o in T.forward(list(Z))]
         errs = [_hausdorff(o, y) if o.shape[0] == y.shape[0] else np.inf for o, y in zip(outs, Y, strict=False)]
         err = float(max(errs))
+        if not np.isfinite(err):
+            check_result_finite(np.concatenate(outs), "the outputs of the constructed transformer",
+                                f" (tokens of size up to {M:.3g})")
         if err <= atol_f:
             bound = 2 * sum_m + (2 * N + 1 if attention == "hardmax" else 3 * N)
             return SequenceInterpolation(
@@ -474,6 +491,12 @@ def interpolate_sequences(
         last = f"verification error {err:.3e} > atol = {atol_f:g}"
         if attention == "softmax":
             margin *= 2.0
+    if last.startswith("verification error") and err <= 1e-11 * M:
+        raise ConvergenceError(
+            f"no verified construction in max_tries = {tries} random draws (last: {last}): that "
+            f"error is float64 rounding for tokens of size up to {M:.3g}; rescale Zs and Ys "
+            f"(e.g. divide both by {M:.3g}) or pass a larger atol"
+        )
     raise ConvergenceError(
         f"no verified construction in max_tries = {tries} random draws (last: {last}); "
         "increase max_tries or, for softmax, softmax_margin"

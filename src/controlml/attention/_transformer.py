@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import as_float_array
 from ..errors import DatasetError, ParameterError
-from ._dynamics import DEFAULT_TIE_RTOL, _scores, _softmax_weights, _tie_mask
+from ._dynamics import DEFAULT_TIE_RTOL, _hardmax, _softmax_weights
 
 __all__ = ["FeedForward", "SelfAttention", "Transformer", "readout"]
 
@@ -71,11 +72,10 @@ class SelfAttention:
 
     def weights(self, X: np.ndarray) -> np.ndarray:
         """Attention matrix, shape (B, n, n) for X (B, n, d)."""
-        AZ, S = _scores(X, self.A.T)  # rows X A^T: <A z_i, z_l>
         if self.tau > 0:
+            S = X @ self.A.T @ X.transpose(0, 2, 1)  # <A z_i, z_l>
             return _softmax_weights(S, self.tau)
-        M = _tie_mask(X, AZ, S, self.tie_rtol)
-        return M / M.sum(axis=-1, keepdims=True)
+        return _hardmax(np.ascontiguousarray(X), np.ascontiguousarray(self.A), self.tie_rtol)[0]
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.rho * X + self.weights(X) @ X @ self.V
@@ -88,26 +88,18 @@ class SelfAttention:
 
 def _as_sequences(Z: Any, name: str) -> tuple[list[np.ndarray], bool]:
     if isinstance(Z, np.ndarray) and Z.ndim in (2, 3):
-        arr = np.asarray(Z, dtype=np.float64)
+        arr = as_float_array(Z, name, "an array (n, d) or (N, n, d)")
         seqs = [arr] if arr.ndim == 2 else list(arr)
         single = arr.ndim == 2
     elif isinstance(Z, list | tuple):
         seqs, single = [], False
         for j, z in enumerate(Z):
-            try:
-                a = np.asarray(z, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise DatasetError(f"{name}[{j}] must be a numeric array of shape (n, d)") from exc
+            a = as_float_array(z, f"{name}[{j}]", "a numeric array of shape (n, d)")
             if a.ndim != 2:
                 raise DatasetError(f"{name}[{j}] must have shape (n, d); got shape {a.shape}")
             seqs.append(a)
     else:
-        try:
-            arr = np.asarray(Z, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DatasetError(
-                f"{name} must be an array (n, d), (N, n, d) or a list of (n_j, d) arrays; got {type(Z).__name__}"
-            ) from exc
+        arr = as_float_array(Z, name, "an array (n, d), (N, n, d) or a list of (n_j, d) arrays")
         return _as_sequences(arr, name) if arr.ndim in (2, 3) else _bad(name, arr)
     for j, a in enumerate(seqs):
         if a.shape[0] < 1:
@@ -222,13 +214,13 @@ def readout(Z: Any, *, rtol: float = 1e-9) -> np.ndarray:
     -------
     ndarray, shape (m, d), m <= n
     """
-    X = np.asarray(Z, dtype=np.float64)
+    X = as_float_array(Z, "Z", "a numeric array of shape (n, d)")
     if X.ndim != 2:
         raise DatasetError(f"Z must have shape (n, d); got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise DatasetError(f"Z has no tokens (shape {X.shape}): a sequence needs at least one token")
     if not (isinstance(rtol, int | float) and not isinstance(rtol, bool)) or rtol < 0:
         raise ParameterError(f"rtol must be a float >= 0; got {rtol!r}")
-    if X.shape[0] == 0:
-        return X
     tol = rtol * max(1.0, float(np.linalg.norm(X, axis=1).max()))
     keep: list[int] = []
     for i in range(X.shape[0]):

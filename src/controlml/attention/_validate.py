@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_distinct_rows, check_finite, check_nonnegative, check_positive
+from .._checks import (
+    as_float_array,
+    check_distinct_rows,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+)
 from ..errors import DatasetError, ParameterError
 
 __all__ = ["as_token_batch", "check_spd", "check_alpha", "check_tau", "check_tie_rtol",
@@ -15,12 +21,7 @@ __all__ = ["as_token_batch", "check_spd", "check_alpha", "check_tau", "check_tie
 
 def as_token_batch(Z: Any, name: str = "Z") -> tuple[np.ndarray, bool]:
     """Return ``Z`` as float64 (B, n, d) and whether the input was batched (3-D)."""
-    try:
-        arr = np.asarray(Z, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DatasetError(
-            f"{name} must be a numeric array of shape (n, d) or (batch, n, d); got {type(Z).__name__}"
-        ) from exc
+    arr = as_float_array(Z, name, "a numeric array of shape (n, d) or (batch, n, d)")
     if arr.ndim not in (2, 3):
         raise DatasetError(f"{name} must have shape (n, d) or (batch, n, d); got shape {arr.shape}")
     batched = arr.ndim == 3
@@ -41,10 +42,7 @@ def as_token_batch(Z: Any, name: str = "Z") -> tuple[np.ndarray, bool]:
 def check_spd(A: Any, d: int, name: str = "A") -> np.ndarray:
     """Return ``A`` as a float64 (d, d) symmetric positive definite matrix or raise saying which
     property fails."""
-    try:
-        M = np.asarray(A, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{name} must be a numeric ({d}, {d}) matrix; got {type(A).__name__}") from exc
+    M = as_float_array(A, name, f"a numeric ({d}, {d}) matrix", ParameterError)
     if M.shape != (d, d):
         raise ParameterError(f"{name} must have shape (d, d) = ({d}, {d}) to match the tokens; got shape {M.shape}")
     if not np.all(np.isfinite(M)):

@@ -8,11 +8,28 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import as_points, check_int, check_option, check_positive, check_random_state
+from .._checks import (
+    as_points,
+    check_int,
+    check_option,
+    check_positive,
+    check_random_state,
+    check_result_finite,
+    check_scale,
+)
 from .._torch import check_device, check_dtype
 from ..errors import DatasetError
 
 __all__ = ["HeatKernelScore"]
+
+_RESCALE = (
+    " (the heat flow is scale covariant: for data c X the score at (c x, c**2 t) is "
+    "s(x, t) / c, so divide the data by their spread and t by its square)"
+)
+
+
+def _np_dtype(dtype: torch.dtype) -> Any:
+    return np.float32 if dtype == torch.float32 else np.float64
 
 
 class HeatKernelScore:
@@ -72,6 +89,8 @@ class HeatKernelScore:
         self.dtype = check_dtype(dtype)
         self.device = check_device(device)
         self.block_size = check_int(block_size, "block_size", minimum=1)
+        check_scale(X, "data", "the squared distances |x - x_i|^2", factor=4.0,
+                    dtype=_np_dtype(self.dtype), hint=_RESCALE)
         self.X = X
         self.I, self.d = X.shape
         self.center = X.mean(axis=0)
@@ -101,8 +120,13 @@ class HeatKernelScore:
                 raise DatasetError(f"{name} must be a float32/float64 tensor; got {x.dtype}")
             if not bool(torch.isfinite(x).all()):
                 raise DatasetError(f"{name} contains a non-finite value (NaN or inf): remove it")
+            check_scale(x.detach().cpu().double().numpy() - self.center, name,
+                        "the squared distances |x - x_i|^2", factor=4.0,
+                        dtype=_np_dtype(x.dtype), hint=_RESCALE)
             return x, False
         arr = as_points(x, name, dim=self.d)
+        check_scale(arr - self.center, name, "the squared distances |x - x_i|^2", factor=4.0,
+                    dtype=_np_dtype(self.dtype), hint=_RESCALE)
         return torch.as_tensor(arr, dtype=self.dtype, device=self.device), True
 
     def _blocks(self, n: int) -> tuple[int, int]:
@@ -203,7 +227,9 @@ class HeatKernelScore:
         return out
 
     # ------------------------------------------------------------------ public
-    def _out(self, v: torch.Tensor, numpy: bool) -> Any:
+    def _out(self, v: torch.Tensor, numpy: bool, what: str = "the heat-kernel score") -> Any:
+        if not bool(torch.isfinite(v.detach()).all()):
+            check_result_finite(v.detach().cpu().double().numpy(), what, _RESCALE)
         return v.detach().cpu().numpy().astype(np.float64) if numpy else v
 
     def log_u(self, x: Any, t: float) -> Any:

@@ -18,6 +18,7 @@ from .._checks import (
     check_option,
     check_positive,
     check_random_state,
+    renamed_kwarg,
 )
 from .._torch import check_device, check_dtype, torch_generator
 from ..errors import DatasetError, ParameterError
@@ -168,11 +169,11 @@ class NeuralScore:
 
 
 def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hidden: int = 128,
-                      depth: int = 3, steps: int = 2000, batch: int = 512, lr: float = 2e-3,
+                      depth: int = 3, steps: int = 2000, batch_size: int = 512, lr: float = 2e-3,
                       penalty: float = 0.0, M: float | None = None, divergence: str = "auto",
                       hutchinson_samples: int = 1, dtype: Any = torch.float32,
                       device: Any = "cpu", random_state: Any = None,
-                      progress: bool = False) -> NeuralScore:
+                      progress: bool = False, batch: int | None = None) -> NeuralScore:
     r"""Train :math:`s_\theta` by denoising score matching, optionally with a divergence penalty.
 
     .. math::
@@ -198,8 +199,11 @@ def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hid
         Time range, ``0 < t_min < t_max``.
     hidden, depth : int
         MLP width and number of hidden layers.
-    steps, batch : int
-        Adam steps and batch size.
+    steps : int
+        Adam steps, each on a fresh random batch of (data point, time, noise) draws (there is
+        no pass over a fixed training set, hence steps rather than epochs).
+    batch_size : int
+        Draws per step.
     lr : float
         Adam learning rate (cosine decay to 0).
     penalty : float >= 0
@@ -217,6 +221,8 @@ def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hid
         Seeds the initialisation and all draws.
     progress : bool
         tqdm bar.
+    batch : int, optional
+        Deprecated alias of ``batch_size`` (FutureWarning).
 
     Returns
     -------
@@ -230,7 +236,8 @@ def train_score_model(data: Any, *, t_min: float = 1e-3, t_max: float = 1.0, hid
     hidden = check_int(hidden, "hidden", minimum=1)
     depth = check_int(depth, "depth", minimum=1)
     steps = check_int(steps, "steps", minimum=1)
-    batch = check_int(batch, "batch", minimum=1)
+    batch = check_int(renamed_kwarg(batch_size, batch, "batch", "batch_size", "train_score_model"),
+                      "batch_size", minimum=1)
     lr = check_positive(lr, "lr")
     penalty = check_nonnegative(penalty, "penalty")
     d = X.shape[1]

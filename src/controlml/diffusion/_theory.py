@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.special import gammaln
 
-from .._checks import as_points, check_int, check_positive, check_random_state
+from .._checks import as_float_array, as_points, check_int, check_positive, check_random_state
 from ..errors import ParameterError
 from ._sampler import sample
 from ._score import HeatKernelScore
@@ -20,7 +20,8 @@ __all__ = ["LiYauCheck", "EnergyEstimate", "Concentration", "li_yau_check", "ene
 
 
 def _times(t: Any, name: str = "t") -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    arr = np.atleast_1d(as_float_array(t, name, "a positive number or a 1-D array of them",
+                                       ParameterError))
     if arr.ndim != 1 or arr.size == 0:
         raise ParameterError(f"{name} must be a positive number or a 1-D array of them; got {t!r}")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
@@ -32,6 +33,17 @@ def nearest_distance(X: Any, Y: Any) -> np.ndarray:
     r"""Distance of each row of ``X`` (n, d) to the nearest row of ``Y`` (m, d) -> (n,).
 
     :math:`\min_j |x_k - y_j|` through a k-d tree (:class:`scipy.spatial.cKDTree`).
+
+    Parameters
+    ----------
+    X : array, shape (n, d)
+        Query points (at least one).
+    Y : array, shape (m, d)
+        Reference points (at least one).
+
+    Returns
+    -------
+    ndarray, shape (n,)
     """
     from scipy.spatial import cKDTree
 
@@ -325,6 +337,29 @@ def concentration(score: HeatKernelScore, tau: Any = (1e-5, 1e-4, 1e-3), *, n: i
 
     Runs :func:`sample` from ``t_max`` down to each :math:`\tau` and measures the mean
     distance of the ``n`` samples to their nearest data point.
+
+    Parameters
+    ----------
+    score : HeatKernelScore
+        The exact score of the data.
+    tau : float or array of float, shape (k,)
+        Stopping times, each in (0, t_max).
+    n : int
+        Samples per stopping time.
+    t_max : float > 0
+        Initial time of the backward dynamics.
+    steps : int
+        Time steps of each sampler run.
+    nu : float (scalar) or as in :func:`sample`
+        Noise level of the sampler.
+    method : str
+        Sampler stepper (see :func:`sample`).
+    random_state : int, None or numpy.random.Generator
+        Randomness of the samplers.
+
+    Returns
+    -------
+    Concentration
     """
     taus = np.sort(_times(tau, "tau"))
     if not isinstance(score, HeatKernelScore):

@@ -23,7 +23,19 @@ class ExperimentSkipped(Exception):
 
 @dataclass(frozen=True)
 class Check:
-    """One row of a check table: ``claim``, the paper's value, ours, and whether it holds."""
+    """One row of a check table: ``claim``, the paper's value, ours, and whether it holds.
+
+    Attributes
+    ----------
+    claim : str
+        The paper's claim, in words.
+    paper : Any
+        The paper's value (number, string or None).
+    measured : Any
+        Our value.
+    holds : bool
+        Whether the claim holds in this run.
+    """
 
     claim: str
     paper: Any
@@ -36,7 +48,15 @@ class Check:
 
 @dataclass(frozen=True)
 class Figure:
-    """A PNG written by an experiment, relative to the report folder, with its caption."""
+    """A PNG written by an experiment, relative to the report folder, with its caption.
+
+    Attributes
+    ----------
+    path : str
+        Path of the PNG relative to the report folder.
+    caption : str
+        Its caption.
+    """
 
     path: str
     caption: str
@@ -61,6 +81,14 @@ class Context:
         Where user-supplied data sets live (``--data-dir``), or ``None``.
     seed : int
         Base seed; experiments derive every random stream from it.
+    checks : list of Check
+        Rows added by :meth:`check`.
+    figures : list of Figure
+        Figures added by :meth:`figure`.
+    notes : list of str
+        Free-text notes shown in the report.
+    progress : bool
+        Show progress bars in long loops.
     """
 
     name: str

@@ -6,6 +6,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ParameterError
+
 __all__ = ["Experiment", "experiment", "registry", "SECTIONS", "EXPERIMENT_MODULES"]
 
 #: Paper sections in order, with the titles used by the report.
@@ -61,13 +63,25 @@ class Experiment:
 
 
 def experiment(name: str, *, section: str, title: str, caption: str = "") -> Callable:
-    """Decorator registering ``func(ctx)`` as the experiment ``name``."""
+    """Decorator registering ``func(ctx)`` as the experiment ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The paper's name of the result (``"fig3.1"``, ``"thm3.3"``...).
+    section : str
+        Paper section key (``"2"``...``"5"``).
+    title : str
+        One line describing what is reproduced.
+    caption : str
+        The paper's caption or statement.
+    """
     if section not in SECTIONS:
-        raise ValueError(f"unknown section {section!r}; expected one of {sorted(SECTIONS)}")
+        raise ParameterError(f"unknown section {section!r}; expected one of {sorted(SECTIONS)}")
 
     def register(func: Callable) -> Callable:
         if name in _REGISTRY and _REGISTRY[name].func.__qualname__ != func.__qualname__:
-            raise ValueError(f"experiment {name!r} is registered twice")
+            raise ParameterError(f"experiment {name!r} is registered twice")
         _REGISTRY[name] = Experiment(name, section, title, caption, func, len(_REGISTRY))
         return func
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_positive
+from .._checks import check_int, check_positive, renamed_kwarg, resolve_seed_alias, torch_seed
 from ._data import check_data, lift
 from ._lp import caratheodory_reduce, solve_lp
 from ._network import ShallowNetwork
@@ -42,8 +42,9 @@ class L1Training:
     status: str
 
 
-def train_l1(X: Any, y: Any, P: int, *, lam: float = 1e-3, steps: int = 2000, lr: float = 1e-2,
-             seed: int = 0, device: str | None = None) -> L1Training:
+def train_l1(X: Any, y: Any, P: int, *, lam: float = 1e-3, epochs: int = 2000, lr: float = 1e-2,
+             random_state: Any = 0, seed: int | None = None, steps: int | None = None,
+             device: str | None = None) -> L1Training:
     r"""Best (P0) value found for width P: Adam on the penalised loss, then an exact sparsification.
 
     .. math::
@@ -61,10 +62,18 @@ def train_l1(X: Any, y: Any, P: int, *, lam: float = 1e-3, steps: int = 2000, lr
     y : array (N,)
     P : int
         Width.
-    lam, steps, lr : float, int, float
-        Penalty, Adam steps, learning rate.
-    seed : int
-        torch.Generator seed of the initialisation.
+    lam : float
+        Penalty :math:`\lambda`.
+    epochs : int
+        Full-batch Adam steps (one pass over the data each).
+    lr : float
+        Adam learning rate.
+    random_state : int, None or numpy.random.Generator
+        Randomness of the initialisation (a ``torch.Generator`` seeded from it).
+    seed : int, optional
+        Deprecated alias of ``random_state`` (FutureWarning).
+    steps : int, optional
+        Deprecated alias of ``epochs`` (FutureWarning).
     device : str, optional
         Torch device (CPU by default).
     """
@@ -73,11 +82,11 @@ def train_l1(X: Any, y: Any, P: int, *, lam: float = 1e-3, steps: int = 2000, lr
     X, Y = check_data(X, y)
     P = check_int(P, "P", minimum=1)
     lam = check_positive(lam, "lam")
-    steps = check_int(steps, "steps", minimum=1)
+    steps = check_int(renamed_kwarg(epochs, steps, "steps", "epochs", "train_l1"), "epochs", minimum=1)
     lr = check_positive(lr, "lr")
     N, d = X.shape
     dev = torch.device(device or "cpu")
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch.Generator().manual_seed(torch_seed(resolve_seed_alias(random_state, seed, "train_l1")))
     Xt = torch.as_tensor(lift(X), dtype=torch.float64, device=dev)
     Yt = torch.as_tensor(Y, dtype=torch.float64, device=dev)
     th = torch.randn(P, d + 1, generator=g, dtype=torch.float64).to(dev).requires_grad_(True)

@@ -8,30 +8,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..._checks import check_int, check_nonnegative, check_positive
+from ..._checks import check_int, check_nonnegative, check_positive, resolve_seed_alias, torch_seed
 from ...errors import DatasetError, ParameterError
+from .._torch import attention_step_torch, leader_mask_torch
 
-__all__ = ["SentimentAttentionModel", "masked_attention_step", "as_token_batch"]
-
-
-def _tie_rtol(dtype: torch.dtype, tie_rtol: float | None) -> float:
-    if tie_rtol is None:
-        return 64 * torch.finfo(dtype).eps  # ~7.6e-6 in float32, ~1.4e-14 in float64
-    return float(tie_rtol)
+__all__ = ["SentimentAttentionModel", "masked_attention_step"]
 
 
 def masked_attention_step(Z: torch.Tensor, mask: torch.Tensor, alpha: Any, tau: float, *,
                           tie_rtol: float | None = None) -> torch.Tensor:
     r"""One layer (4.1) with :math:`A = I` on padded sequences; padding is never attended to.
 
+    :func:`controlml.attention.attention_step_torch` with ``A = I`` and ``mask`` (the same
+    code, hence the same hardmax tie rule as the NumPy dynamics):
+
     .. math::
 
         z_i \leftarrow \frac{z_i + \alpha \sum_{\ell\ \mathrm{real}} \pi^\tau_{i\ell} z_\ell}{1+\alpha},
         \qquad \pi^\tau_{i\cdot} = \mathrm{softmax}_\ell(\langle z_i, z_\ell\rangle/\tau)
 
-    and for ``tau == 0`` the hardmax (4.3): uniform weights on the tie set
-    :math:`\{\ell: \langle z_i,z_\ell\rangle \ge \max_k\langle z_i,z_k\rangle
-    - \mathrm{tie\_rtol}\,\|z_i\|\max_k\|z_k\|\}` (maxima over the real tokens).
+    and for ``tau == 0`` the hardmax (4.3) over the real tokens.
 
     Parameters
     ----------
@@ -41,7 +37,7 @@ def masked_attention_step(Z: torch.Tensor, mask: torch.Tensor, alpha: Any, tau: 
     alpha : float or 0-d tensor
     tau : float >= 0
     tie_rtol : float, optional
-        Hardmax tie tolerance (default ``64 * eps`` of the dtype).
+        Hardmax tie tolerance (default: 1e-12 in float64, ``64 * eps`` of lower precisions).
 
     Returns
     -------
@@ -52,30 +48,13 @@ def masked_attention_step(Z: torch.Tensor, mask: torch.Tensor, alpha: Any, tau: 
             f"Z must be a floating-point torch tensor of shape (B, n, d); got "
             f"{tuple(Z.shape) if isinstance(Z, torch.Tensor) else type(Z).__name__}"
         )
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != tuple(Z.shape[:2]):
-        raise DatasetError(
-            f"mask must be a bool tensor of shape (B, n) = {tuple(Z.shape[:2])}; got "
-            f"{(mask.dtype, tuple(mask.shape)) if isinstance(mask, torch.Tensor) else type(mask).__name__}"
-        )
-    if not bool(mask.any(dim=1).all()):
-        raise DatasetError("every row of mask needs at least one True (real token)")
-    tau = check_nonnegative(tau, "tau")
-    S = Z @ Z.transpose(1, 2)  # (B, n, n): <z_i, z_l>
-    key = mask[:, None, :]
-    if tau > 0:
-        P = torch.softmax((S / tau).masked_fill(~key, -math.inf), dim=-1)
-    else:
-        with torch.no_grad():
-            S = S.masked_fill(~key, -math.inf)
-            norms = Z.norm(dim=-1).masked_fill(~mask, 0.0)
-            scale = norms[:, :, None] * norms.amax(dim=-1)[:, None, None]
-            top = S.amax(dim=-1, keepdim=True)
-            W = (S >= top - _tie_rtol(Z.dtype, tie_rtol) * scale).to(Z.dtype)
-            P = W / W.sum(dim=-1, keepdim=True)
-    return (Z + alpha * (P @ Z)) / (1 + alpha)
+    if mask is None:
+        raise DatasetError("mask must be a bool tensor of shape (B, n); got None")
+    eye = torch.eye(Z.shape[2], dtype=Z.dtype, device=Z.device)
+    return attention_step_torch(Z, eye, alpha, tau, tie_rtol=tie_rtol, mask=mask)
 
 
-def as_token_batch(tokens: Any, mask: Any, vocab_size: int,
+def _token_ids(tokens: Any, mask: Any, vocab_size: int,
                    device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate ``tokens`` (B, n) ids and ``mask`` (B, n) (default ``tokens != 0``); return tensors."""
     try:
@@ -135,13 +114,15 @@ class SentimentAttentionModel(torch.nn.Module):
         Initial step size.
     tau : float > 0
         Training temperature (the paper: 1e-3).
+    random_state : int, None or numpy.random.Generator
+        Randomness of the initialisation (a ``torch.Generator`` seeded from it).
     seed : int, optional
-        Seed of the initialisation (``torch.Generator``).
+        Deprecated alias of ``random_state`` (FutureWarning).
     dtype, device : torch dtype / device, optional
     """
 
     def __init__(self, vocab_size: int, d: int, *, K: int = 8, alpha: float = 1.0, tau: float = 1e-3,
-                 seed: int | None = None, dtype: torch.dtype | None = None,
+                 random_state: Any = None, seed: int | None = None, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None) -> None:
         super().__init__()
         self.vocab_size = check_int(vocab_size, "vocab_size", minimum=2)
@@ -149,14 +130,13 @@ class SentimentAttentionModel(torch.nn.Module):
         self.K = check_int(K, "K", minimum=0)
         alpha0 = check_positive(alpha, "alpha")
         self.tau = check_positive(tau, "tau")
-        if seed is not None:
-            seed = check_int(seed, "seed", minimum=0)
+        seed = torch_seed(resolve_seed_alias(random_state, seed, "SentimentAttentionModel"))
         kw = {"dtype": dtype or torch.get_default_dtype(), "device": device}
         self.embedding = torch.nn.Embedding(self.vocab_size, self.d, padding_idx=0, **kw)
         self.readout = torch.nn.Linear(self.d, 1, **kw)
         self.alpha_raw = torch.nn.Parameter(torch.tensor(math.log(math.expm1(alpha0)), **kw))
         g = torch.Generator(device="cpu")
-        g.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+        g.manual_seed(seed)
         with torch.no_grad():
             w = torch.randn(self.vocab_size, self.d, generator=g, dtype=torch.float64)
             w[0] = 0.0
@@ -183,7 +163,7 @@ class SentimentAttentionModel(torch.nn.Module):
     def trajectory(self, tokens: Any, mask: Any = None, *, tau: float | None = 0.0) -> torch.Tensor:
         """Tokens at every layer, shape (K+1, B, n, d), without gradient (``tau=0``: hardmax;
         ``None``: the training temperature)."""
-        t, m = as_token_batch(tokens, mask, self.vocab_size, self.embedding.weight.device)
+        t, m = _token_ids(tokens, mask, self.vocab_size, self.embedding.weight.device)
         tau_f = self._tau(tau)
         Z = self.embedding(t)
         out = [Z]
@@ -201,7 +181,7 @@ class SentimentAttentionModel(torch.nn.Module):
         mask : bool array or tensor, shape (B, n), optional
             Real tokens (default ``tokens != 0``).
         """
-        t, m = as_token_batch(tokens, mask, self.vocab_size, self.embedding.weight.device)
+        t, m = _token_ids(tokens, mask, self.vocab_size, self.embedding.weight.device)
         tau_f = self._tau(tau)
         Z = self.embedding(t)
         for _ in range(self.K):
@@ -220,7 +200,7 @@ class SentimentAttentionModel(torch.nn.Module):
         word is one point) and :math:`i` is the first of them, so each leader point is
         counted once.  ``tau`` selects the dynamics that produce :math:`Z(k)` (0: hardmax).
         """
-        t, m = as_token_batch(tokens, mask, self.vocab_size, self.embedding.weight.device)
+        t, m = _token_ids(tokens, mask, self.vocab_size, self.embedding.weight.device)
         layer = self.K if layer is None else check_int(layer, "layer", minimum=0)
         if layer > self.K:
             raise ParameterError(f"layer must be in [0, K] = [0, {self.K}]; got {layer}")
@@ -230,19 +210,12 @@ class SentimentAttentionModel(torch.nn.Module):
     @torch.no_grad()
     def leaders_per_layer(self, tokens: Any, mask: Any = None, *, tau: float = 0.0) -> torch.Tensor:
         """Leaders (see :meth:`leaders`) at every layer 0..K: bool (K+1, B, n)."""
-        t, m = as_token_batch(tokens, mask, self.vocab_size, self.embedding.weight.device)
+        t, m = _token_ids(tokens, mask, self.vocab_size, self.embedding.weight.device)
         return torch.stack([_leaders_of(Z, m) for Z in self.trajectory(t, m, tau=tau)])
 
 
 def _leaders_of(Z: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """Leader mask (B, n) of token positions Z (B, n, d) with real-token mask m (B, n)."""
-    S = (Z @ Z.transpose(1, 2)).masked_fill(~m[:, None, :], -math.inf)
-    norms = Z.norm(dim=-1).masked_fill(~m, 0.0)
-    rtol = _tie_rtol(Z.dtype, None)
-    scale = norms[:, :, None] * norms.amax(dim=-1)[:, None, None]
-    C = S >= S.amax(dim=-1, keepdim=True) - rtol * scale  # (B, n, n) tie sets C_i
-    D = torch.cdist(Z, Z) <= rtol * (1 + norms.amax(dim=-1))[:, None, None]  # coincident tokens
-    only_coincident = ~(C & ~D).any(dim=-1)
-    idx = torch.arange(Z.shape[1], device=Z.device)
-    first = C.to(torch.int8).argmax(dim=-1) == idx[None, :]  # i is the first index of C_i
-    return only_coincident & first & C[:, idx, idx] & m
+    """Leader mask (B, n) of token positions Z (B, n, d) with real-token mask m (B, n): the
+    one definition of :func:`controlml.attention.leaders` (A = I)."""
+    eye = torch.eye(Z.shape[2], dtype=Z.dtype, device=Z.device)
+    return leader_mask_torch(Z, eye, mask=m)

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..._checks import check_int, check_nonnegative, check_positive
+from ..._checks import check_int, check_nonnegative, check_positive, resolve_seed_alias, torch_seed
 from ..._io import load_checkpoint_file, save_checkpoint_file
 from ...errors import DatasetError, ParameterError
-from ._model import SentimentAttentionModel, _leaders_of, as_token_batch
+from ._model import SentimentAttentionModel, _leaders_of, _token_ids
 from ._tokenizer import Tokenizer
 
 __all__ = [
@@ -133,7 +133,7 @@ def _split(data: Any, model: SentimentAttentionModel, name: str):
         tokens, mask, labels = data
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"{name} must be a tuple (tokens, mask, labels); got {type(data).__name__}") from exc
-    t, m = as_token_batch(tokens, mask, model.vocab_size, model.embedding.weight.device)
+    t, m = _token_ids(tokens, mask, model.vocab_size, model.embedding.weight.device)
     return t, m, _labels(labels, t.shape[0], f"{name} labels")
 
 
@@ -150,7 +150,8 @@ def train_sentiment(
     lr: float = 1e-3,
     clip: float = 5.0,
     weight_decay: float = 0.0,
-    seed: int = 0,
+    random_state: Any = 0,
+    seed: int | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     tokenizer: Tokenizer | None = None,
@@ -167,7 +168,12 @@ def train_sentiment(
     ----------
     model : SentimentAttentionModel
         Trained in place (its device and dtype are used).
-    tokens : int array (N, n); mask : bool array (N, n) or None; labels : array (N,) in {0, 1}
+    tokens : int array, shape (N, n)
+        Token ids of N padded reviews (0 is padding).
+    mask : bool array, shape (N, n), or None
+        Real tokens (default ``tokens != 0``).
+    labels : array, shape (N,)
+        Classes in {0, 1}.
     validation : (tokens, mask, labels), optional
         Evaluated with the exact hardmax after each epoch; the best epoch's weights are kept.
     epochs, batch_size : int
@@ -177,11 +183,15 @@ def train_sentiment(
         Maximal gradient norm (the paper: 5).
     weight_decay : float
         Adam weight decay.
-    seed : int
-        Seed of the mini-batch shuffling (``torch.Generator``).
+    random_state : int, None or numpy.random.Generator
+        Randomness of the mini-batch shuffling (a ``torch.Generator`` seeded from it).
+    seed : int, optional
+        Deprecated alias of ``random_state`` (FutureWarning).
     checkpoint_dir : path, optional
         Folder for ``epoch_<NNN>.safetensors`` checkpoints (every ``checkpoint_every`` epochs) and
         ``best.safetensors``; nothing is written elsewhere.  Written atomically.
+    checkpoint_every : int >= 1
+        Epochs between two checkpoints (the last epoch is always written).
     tokenizer : Tokenizer, optional
         Stored inside the checkpoints so that they are self-contained.
     num_threads : int or None
@@ -197,7 +207,7 @@ def train_sentiment(
     """
     model = _check_model(model)
     dev = model.embedding.weight.device
-    t, m = as_token_batch(tokens, mask, model.vocab_size, dev)
+    t, m = _token_ids(tokens, mask, model.vocab_size, dev)
     y_np = _labels(labels, t.shape[0])
     val = _split(validation, model, "validation") if validation is not None else None
     epochs = check_int(epochs, "epochs", minimum=1)
@@ -205,7 +215,7 @@ def train_sentiment(
     lr = check_positive(lr, "lr")
     clip = check_positive(clip, "clip")
     weight_decay = check_nonnegative(weight_decay, "weight_decay")
-    seed = check_int(seed, "seed", minimum=0)
+    seed = torch_seed(resolve_seed_alias(random_state, seed, "train_sentiment"))
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
     if tokenizer is not None and not isinstance(tokenizer, Tokenizer):
         raise ParameterError(f"tokenizer must be a Tokenizer or None; got {type(tokenizer).__name__}")
@@ -307,7 +317,12 @@ def evaluate_sentiment(model: SentimentAttentionModel, tokens: Any, mask: Any, l
     Parameters
     ----------
     model : SentimentAttentionModel
-    tokens : int array (N, n); mask : bool array (N, n) or None; labels : array (N,) in {0, 1}
+    tokens : int array, shape (N, n)
+        Token ids of N padded reviews (0 is padding).
+    mask : bool array, shape (N, n), or None
+        Real tokens (default ``tokens != 0``).
+    labels : array, shape (N,)
+        Classes in {0, 1}.
     tau : float, optional
         Softmax temperature compared with the hardmax (default: the model's training ``tau``).
 
@@ -316,7 +331,7 @@ def evaluate_sentiment(model: SentimentAttentionModel, tokens: Any, mask: Any, l
     SentimentEvaluation
     """
     model = _check_model(model)
-    t, m = as_token_batch(tokens, mask, model.vocab_size, model.embedding.weight.device)
+    t, m = _token_ids(tokens, mask, model.vocab_size, model.embedding.weight.device)
     y = _labels(labels, t.shape[0])
     tau_s = model.tau if tau is None else check_positive(tau, "tau")
     lh = _predict(model, t, m, 0.0)
@@ -344,7 +359,12 @@ def leader_words(model: SentimentAttentionModel, tokenizer: Tokenizer, tokens: A
     model : SentimentAttentionModel
     tokenizer : Tokenizer
         The fitted tokenizer that produced ``tokens``.
-    tokens : int array (N, n); mask : bool array (N, n) or None; labels : array (N,) in {0, 1}
+    tokens : int array, shape (N, n)
+        Token ids of N padded reviews (0 is padding).
+    mask : bool array, shape (N, n), or None
+        Real tokens (default ``tokens != 0``).
+    labels : array, shape (N,)
+        Classes in {0, 1}.
     top : int
         Words listed per class.
     min_score : float
@@ -365,7 +385,7 @@ def leader_words(model: SentimentAttentionModel, tokenizer: Tokenizer, tokens: A
         )
     top = check_int(top, "top", minimum=1)
     min_score = check_nonnegative(min_score, "min_score")
-    t, m = as_token_batch(tokens, mask, model.vocab_size, model.embedding.weight.device)
+    t, m = _token_ids(tokens, mask, model.vocab_size, model.embedding.weight.device)
     y = _labels(labels, t.shape[0])
     counts = {0: Counter(), 1: Counter()}
     for s in range(0, t.shape[0], 1024):
@@ -392,11 +412,24 @@ def save_sentiment_model(model: SentimentAttentionModel, path: str | Path, *,
     The tensors are the state dict; the constructor arguments and the tokenizer's
     vocabulary are JSON metadata: no pickled objects.
 
+    Parameters
+    ----------
+    model : SentimentAttentionModel
+    path : str or pathlib.Path
+        File to write (a folder is refused); replaced atomically if it exists.
+    tokenizer : Tokenizer, optional
+        Stored with the model so that the checkpoint is self-contained.
+    epoch : int, optional
+        Recorded in the metadata.
+
     Returns
     -------
     pathlib.Path
     """
     model = _check_model(model)
+    if Path(path).is_dir():
+        raise ParameterError(f"path {str(path)!r} is a folder: pass a file name for the checkpoint, "
+                             "e.g. folder / 'model.safetensors'")
     meta = {"config": model.config,
             "tokenizer": tokenizer.to_dict() if tokenizer is not None else None, "epoch": epoch}
     return save_checkpoint_file(path, _FORMAT, dict(model.state_dict()), meta)
@@ -407,15 +440,42 @@ def load_sentiment_model(path: str | Path, *, device: torch.device | str | None 
                          ) -> tuple[SentimentAttentionModel, Tokenizer | None]:
     """Read a file written by :func:`save_sentiment_model`.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint file. A damaged one (metadata not JSON, a missing key or tensor)
+        raises :class:`~controlml.errors.ParameterError` naming the file and what is missing.
+    device : torch device or str, optional
+        Where to put the model (CPU by default).
+    dtype : torch dtype, optional
+        Precision of the model (default: that of the stored embedding).
+
     Returns
     -------
     (model, tokenizer) : the tokenizer is ``None`` when none was saved.
     """
-    sd, meta = load_checkpoint_file(path, _FORMAT, what="sentiment")
-    cfg = meta["config"]
-    model = SentimentAttentionModel(cfg["vocab_size"], cfg["d"], K=cfg["K"], tau=cfg["tau"], seed=0,
-                                    dtype=dtype or sd["embedding.weight"].dtype, device=device)
-    model.load_state_dict(sd)
+    try:
+        sd, meta = load_checkpoint_file(path, _FORMAT, what="sentiment")
+    except ValueError as exc:  # metadata that is not JSON
+        if isinstance(exc, ParameterError):
+            raise
+        raise ParameterError(f"{str(path)!r}: the checkpoint metadata is not valid JSON ({exc}); "
+                             "the file is damaged, write it again with save_sentiment_model") from exc
+    cfg = meta.get("config") if isinstance(meta, dict) else None
+    missing = [k for k in ("vocab_size", "d", "K", "tau") if not isinstance(cfg, dict) or k not in cfg]
+    if not isinstance(meta, dict) or "tokenizer" not in meta:
+        missing.append("tokenizer")
+    need = {"embedding.weight", "readout.weight", "readout.bias", "alpha_raw"}
+    missing += sorted(f"tensor {k}" for k in need - set(sd))
+    if missing:
+        raise ParameterError(f"{str(path)!r} is a damaged sentiment checkpoint: missing "
+                             f"{', '.join(missing)}; write it again with save_sentiment_model")
+    try:
+        model = SentimentAttentionModel(cfg["vocab_size"], cfg["d"], K=cfg["K"], tau=cfg["tau"], random_state=0,
+                                        dtype=dtype or sd["embedding.weight"].dtype, device=device)
+        model.load_state_dict(sd)
+        tok = Tokenizer.from_dict(meta["tokenizer"]) if meta["tokenizer"] is not None else None
+    except (RuntimeError, TypeError, KeyError, ValueError) as exc:
+        raise ParameterError(f"{str(path)!r} is a damaged sentiment checkpoint: {exc}") from exc
     model.eval()
-    tok = Tokenizer.from_dict(meta["tokenizer"]) if meta["tokenizer"] is not None else None
     return model, tok

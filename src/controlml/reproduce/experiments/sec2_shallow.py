@@ -53,7 +53,7 @@ def _thm21(ctx):
         Ps = [max(1, N // 2), N, 2 * N, 4 * N]
         vals, atoms = [], []
         for P in ctx.iterate(Ps, "widths"):
-            tr = train_l1(X, y, P, lam=1e-3, steps=steps, lr=2e-2, seed=P)
+            tr = train_l1(X, y, P, lam=1e-3, epochs=steps, lr=2e-2, random_state=P)
             vals.append(tr.value)
             atoms.append(tr.n_atoms if tr.feasible else 0)
         vals = np.array(vals)

@@ -97,9 +97,9 @@ def _sentiment(ctx):
     models, evals = {}, {}
     with one_thread():
         for d in ctx.iterate(dims, "train d"):
-            model = SentimentAttentionModel(len(tok.vocab), d, K=K, tau=tau, seed=ctx.seed + d)
+            model = SentimentAttentionModel(len(tok.vocab), d, K=K, tau=tau, random_state=ctx.seed + d)
             res = train_sentiment(model, *fit, validation=val, epochs=epochs, lr=lr, clip=5.0,
-                                  batch_size=64, seed=ctx.seed + d)
+                                  batch_size=64, random_state=ctx.seed + d)
             models[d] = res.model
             evals[d] = evaluate_sentiment(res.model, *test)
             ctx.note(

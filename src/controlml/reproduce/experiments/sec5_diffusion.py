@@ -241,10 +241,10 @@ def _surrogate(ctx):
     steps = ctx.size(2000, 300)
     batch = ctx.size(256, 128)
     plain = train_score_model(X, t_min=t_min, t_max=_T_MAX, hidden=ctx.size(128, 32),
-                              steps=steps, batch=batch, random_state=ctx.rng(2),
+                              steps=steps, batch_size=batch, random_state=ctx.rng(2),
                               progress=ctx.progress)
     pen = train_score_model(X, t_min=t_min, t_max=_T_MAX, hidden=ctx.size(128, 32),
-                            steps=steps, batch=batch, penalty=10.0, M=_M, random_state=ctx.rng(2),
+                            steps=steps, batch_size=batch, penalty=10.0, M=_M, random_state=ctx.rng(2),
                             progress=ctx.progress)
     n = ctx.size(3000, 300)
     tau = 0.01
