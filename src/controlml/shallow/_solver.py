@@ -274,7 +274,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
                n_starts: int | None = None, n_verify: int | None = None,
                max_new: int | None = None,
                slide: bool = True, slide_steps: int = 10, prune: float = 0.9,
-               max_age: int = 20, smoothing: float = 0.0,
+               max_age: int = 0, smoothing: float = 0.0,
                random_state: Any = None, progress: bool = False) -> SparseFit:
     r"""Minimal-:math:`\ell_1` shallow ReLU network through (or within ε of) the data: (PR0) / (PRε).
 
@@ -340,7 +340,10 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         A column is *near-active* when :math:`|\eta| \ge` ``prune``.
     max_age : int
         Columns neither in the support nor near-active for more than ``max_age``
-        consecutive rounds are deleted from the restricted LP.
+        consecutive rounds are deleted from the restricted LP (default 0: at once; with
+        10N new columns per round the column set no longer cycles, and a larger LP costs
+        more than the rounds it saves: N = 200 jump target, 5.5 s / 18 rounds at 0 against
+        9.3 s / 10 rounds at 20, docs/shallow.md).
     smoothing : float
         Dual smoothing :math:`\alpha \in [0, 1)` (Wentges; exact oracle only): price at
         :math:`\alpha p_{\mathrm{best}} + (1-\alpha) p` (``p_best``: the dual with the best
