@@ -1,7 +1,9 @@
 """fit_sparse (continuum, column generation) vs the LP on a fixed grid of neurons (HiGHS, cvxpy).
 
-Rows: N = 200 with d = 2 (default gap_tol = 1e-6, and gap_tol = 1e-4: still certified, far
-below the grid's own error) and d = 10, eps = 0.05; a scaling row N = 1000, d = 10.
+Rows: N = 200 with d = 2 (smooth target, default gap_tol = 1e-6, and gap_tol = 1e-4: still
+certified, far below the grid's own error) and d = 10, eps = 0.05; the hard (non-smooth)
+families of issue 18 at N = 200, d = 2, gap_tol = 1e-4 (a jump, a kink along a circle, noise
+with eps > 0); a scaling row N = 1000, d = 10.
 The grid has 20,000 neurons uniformly on S^d; the same grid feeds HiGHS (scipy linprog)
 and cvxpy (in a child process, stopped after ``cvx_timeout`` seconds).  Our value must be <= the grid's (it optimises over the continuum).
 
@@ -22,10 +24,17 @@ from scipy.optimize import linprog
 from controlml.shallow import fit_sparse
 
 
-def _data(N: int, d: int, seed: int = 0):
+def _data(N: int, d: int, seed: int = 0, kind: str = "smooth"):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, (N, d))
-    y = np.sin(np.pi * X[:, 0]) * np.cos(np.pi * X[:, -1])
+    if kind == "jump":  # a smooth part plus a jump along both axes
+        y = np.cos(2 * X[:, 0]) * X[:, 1] + 0.3 * np.sign(X[:, 0] * X[:, 1])
+    elif kind == "kink":  # a kink along the circle |x| = 0.5^(1/2)
+        y = np.abs(X[:, 0] ** 2 + X[:, 1] ** 2 - 0.5)
+    elif kind == "noise":  # a smooth target plus noise (fitted within eps)
+        y = np.sin(np.pi * X[:, 0]) * np.cos(np.pi * X[:, -1]) + 0.1 * rng.standard_normal(N)
+    else:
+        y = np.sin(np.pi * X[:, 0]) * np.cos(np.pi * X[:, -1])
     return X, y
 
 
@@ -83,12 +92,12 @@ def _cvxpy_timed(Phi, y, eps, timeout: float):
 
 
 def _row(N: int, d: int, eps: float, M: int, *, cvx: bool, max_iter: int = 200,
-         cvx_timeout: float = 300.0, gap_tol: float = 1e-6) -> dict:
-    X, y = _data(N, d)
+         cvx_timeout: float = 300.0, gap_tol: float = 1e-6, kind: str = "smooth") -> dict:
+    X, y = _data(N, d, kind=kind)
     t = time.perf_counter()
     fit = fit_sparse(X, y, eps=eps, random_state=0, max_iter=max_iter, gap_tol=gap_tol)
     ours = time.perf_counter() - t
-    row = {"name": f"N={N}, d={d}, eps={eps}, gap_tol={gap_tol:g}", "ours_s": ours,
+    row = {"name": f"{kind}: N={N}, d={d}, eps={eps}, gap_tol={gap_tol:g}", "ours_s": ours,
            "ours_value": fit.value, "ours_atoms": fit.n_atoms, "ours_gap": fit.gap,
            "rel_gap": fit.gap / fit.value, "certificate": fit.bound_kind, "status": fit.status,
            "rounds": fit.iterations}
@@ -129,6 +138,10 @@ def _row(N: int, d: int, eps: float, M: int, *, cvx: bool, max_iter: int = 200,
 def run(quick: bool = False) -> list[dict]:
     """Side-by-side rows; ``quick`` shrinks N and the grid."""
     if quick:
-        return [_row(30, 2, 0.05, 2000, cvx=True), _row(30, 10, 0.05, 2000, cvx=True)]
+        return [_row(30, 2, 0.05, 2000, cvx=True), _row(40, 2, 0.0, 2000, cvx=False, kind="jump"),
+                _row(30, 10, 0.05, 2000, cvx=True)]
+    hard = [_row(200, 2, e, 20_000, cvx=False, gap_tol=1e-4, kind=k)
+            for k, e in (("jump", 0.0), ("kink", 0.0), ("noise", 0.05))]
     return [_row(200, 2, 0.05, 20_000, cvx=True), _row(200, 2, 0.05, 20_000, cvx=False, gap_tol=1e-4),
-            _row(200, 10, 0.05, 20_000, cvx=True), _row(1000, 10, 0.05, 0, cvx=False, max_iter=10)]
+            *hard, _row(200, 10, 0.05, 20_000, cvx=True),
+            _row(1000, 10, 0.05, 0, cvx=False, max_iter=10)]

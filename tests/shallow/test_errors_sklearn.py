@@ -33,6 +33,24 @@ def test_bad_data(X, y, match):
         fit_sparse(X, y)
 
 
+@pytest.mark.parametrize("scale_X, scale_y, match", [
+    (1e-200, 1.0, r"rows \d+ and \d+ of X are only .* apart.*Rescale X"),
+    (1e200, 1.0, r"X has entries up to .*rescale X"),
+    (1.0, 1e200, r"y has entries up to .*rescale y"),
+])
+def test_scale_problems_are_named_up_front(scale_X, scale_y, match):
+    """Data double precision cannot resolve: a DatasetError that says "rescale", before any work
+    (it was "could not find a direction separating the inputs" for X ~ 1e-200)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(-1, 1, (12, 2)), rng.normal(size=12)
+    with pytest.raises(DatasetError, match=match):
+        fit_sparse(X * scale_X, y * scale_y)
+    with pytest.raises(DatasetError, match=match):
+        exact_representation(X * scale_X, y * scale_y)
+    fit = fit_sparse(X * 1e-3, y, random_state=0)  # small but resolvable: solved
+    assert fit.status == "optimal"
+
+
 def test_bad_parameters():
     X, y = np.array([[0.0], [1.0]]), np.array([0.0, 1.0])
     with pytest.raises(ParameterError, match="eps must be >= 0"):
@@ -45,6 +63,10 @@ def test_bad_parameters():
         fit_sparse(X, y, unknown=1)
     with pytest.raises(ParameterError, match="n_verify must be >= 0"):
         fit_sparse(X, y, n_verify=-1)
+    with pytest.raises(ParameterError, match="max_age must be >= 0"):
+        fit_sparse(X, y, max_age=-1)
+    with pytest.raises(ParameterError, match=r"smoothing must be in \[0, 1\)"):
+        fit_sparse(X, y, smoothing=1.0)
     with pytest.raises(ParameterError, match="P must be >= N"):
         exact_representation(X, y, P=1)
     with pytest.raises(ParameterError, match="exactly one of delta"):

@@ -203,17 +203,17 @@ def test_plot_trace_draws_value_bound_and_gap():
 def test_estimated_stop_needs_a_deeper_search_without_violators(n_verify, monkeypatch):
     """d >= 3: the run may stop only after a deeper ascent (n_verify random starts) finds no
     violator either; with n_verify = 0 the regular search alone decides."""
-    import controlml.shallow._solver as solver
+    import controlml.shallow._pricing as pricing
 
     calls = []
-    real = solver.ascent
+    real = pricing.ascent
 
     def spy(starts, Xt, p, **kw):
         T, v = real(starts, Xt, p, **kw)
         calls.append((starts.shape[0], float(np.max(np.abs(v)))))
         return T, v
 
-    monkeypatch.setattr(solver, "ascent", spy)
+    monkeypatch.setattr(pricing, "ascent", spy)
     X, y = _data(6, 30, 5)
     fit = fit_sparse(X, y, eps=0.05, random_state=0, n_starts=64, n_verify=n_verify, max_iter=300)
     assert fit.status == "converged" and fit.bound_kind == "estimated"

@@ -22,6 +22,7 @@ from scipy.optimize import linprog
 __all__ = ["LPResult", "solve_lp", "caratheodory_reduce"]
 
 _IPM_ROWS = 500  # from this many data points on, every restricted LP is solved by interior point
+_SMALL = 1e-9  # HiGHS small_matrix_value: smaller entries are treated as zeros
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class RestrictedMaster:
         sign = sg[owner]
         sign[both[owner]] = np.tile([1.0, -1.0], int(both.sum()))  # (u_j, v_j) pairs, in order
         B = Phi[:, owner] * sign
-        nz = B != 0.0
+        nz = np.abs(B) > _SMALL  # HiGHS would drop the rest itself (small_matrix_value), with a warning
         cnt = nz.sum(axis=0)
         k = owner.size
         starts = np.zeros(k, dtype=np.int32)
@@ -191,7 +192,16 @@ class RestrictedMaster:
             h.setOptionValue("solver", "ipm")
         elif not self._warm:  # no basis yet: dual simplex
             h.setOptionValue("simplex_strategy", 1)
+        basis = h.getBasis() if self._warm and self.N < _IPM_ROWS else None
         h.run()
+        if basis is not None and h.getModelStatus() != self._hs.HighsModelStatus.kOptimal:
+            # HiGHS 1.16's warm primal simplex occasionally stops at iteration 0 with status
+            # "Not Set" (seen near convergence with thousands of columns); the dual simplex from
+            # the same basis finishes in a few iterations, where a solve from scratch took 20 s
+            h.setBasis(basis)
+            h.setOptionValue("simplex_strategy", 1)
+            h.run()
+            h.setOptionValue("simplex_strategy", 4)
         if not self._warm:  # from now on the basis stays primal feasible: primal simplex
             h.setOptionValue("simplex_strategy", 4)
             self._warm = True

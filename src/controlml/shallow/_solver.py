@@ -3,18 +3,19 @@ r"""Sparse shallow networks by convex relaxation: (PR0) / (PRε) over the contin
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_option, check_positive, check_random_state
-from ..errors import ConvergenceError
+from .._checks import check_int, check_nonnegative, check_option, check_positive, check_random_state
+from ..errors import ConvergenceError, ParameterError
 from ._data import check_data, check_eps, lift
 from ._exact import staircase_atoms
 from ._lp import RestrictedMaster, caratheodory_reduce, solve_lp
 from ._network import ShallowNetwork
-from ._oracle import EXACT_MAX_DIM, Arrangement, ascent, eta
+from ._oracle import EXACT_MAX_DIM, eta
+from ._pricing import AscentPricer, ExactPricer, unit_directions
 
 __all__ = ["SparseFit", "FitTrace", "fit_sparse"]
 
@@ -125,26 +126,147 @@ class SparseFit:
         return self.dual / max(1.0, self.sup_eta)
 
 
-def _unit(rng: np.random.Generator, n: int, D: int) -> np.ndarray:
-    T = rng.standard_normal((n, D))
-    return T / np.linalg.norm(T, axis=1, keepdims=True)
+@dataclass(frozen=True)
+class _Settings:
+    """The tuning knobs of :func:`fit_sparse`, validated, defaults filled in for N."""
+
+    tol: float
+    gap_tol: float
+    max_iter: int
+    n_starts: int
+    n_verify: int
+    max_new: int
+    slide_steps: int
+    prune: float
+    max_age: int
+    smoothing: float
+
+    @classmethod
+    def make(cls, N: int, *, tol, gap_tol, max_iter, n_starts, n_verify, max_new, slide,
+             slide_steps, prune, max_age, smoothing) -> _Settings:
+        n_starts = max(64, N) if n_starts is None else check_int(n_starts, "n_starts", minimum=1)
+        smoothing = check_nonnegative(smoothing, "smoothing")
+        if smoothing >= 1:
+            raise ParameterError(f"smoothing must be in [0, 1) (the weight of the best dual in the "
+                                 f"pricing point); got {smoothing!r}")
+        return cls(tol=check_positive(tol, "tol"), gap_tol=check_positive(gap_tol, "gap_tol"),
+                   max_iter=check_int(max_iter, "max_iter", minimum=1), n_starts=n_starts,
+                   n_verify=5 * n_starts if n_verify is None else check_int(n_verify, "n_verify",
+                                                                           minimum=0),
+                   max_new=_DEFAULT_NEW * N if max_new is None else check_int(max_new, "max_new",
+                                                                              minimum=1),
+                   slide_steps=check_int(slide_steps, "slide_steps", minimum=0) if slide else 0,
+                   prune=check_nonnegative(prune, "prune"),
+                   max_age=check_int(max_age, "max_age", minimum=0), smoothing=smoothing)
 
 
-def _random_ascent(rng: np.random.Generator, Xt: np.ndarray, p: np.ndarray, fixed: np.ndarray,
-                   n: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`ascent` from ``fixed`` (m, D) and the n best of 8n random directions."""
-    R = _unit(rng, 8 * n, Xt.shape[1])
-    rv = eta(R, Xt, p)
-    return ascent(np.vstack([fixed, R[np.argsort(-np.abs(rv))[:n]]]), Xt, p)
+_DEFAULT_NEW = 10  # columns priced in per round, per data point (measured, docs/shallow.md)
 
 
-def _distinct(T: np.ndarray, vals: np.ndarray, k: int) -> np.ndarray:
-    """Indices of up to k rows of T with the largest |vals|, pairwise distinct (1e-9)."""
-    order = np.argsort(-np.abs(vals))
-    key = np.round(T[order] * 1e9).astype(np.int64)
-    _, first = np.unique(key, axis=0, return_index=True)
-    keep = order[np.sort(first)]
-    return keep[:k]
+@dataclass
+class _Dual:
+    """A dual vector with its oracle bound and weak-duality lower bound."""
+
+    p: np.ndarray
+    sup: float
+    lower: float
+
+
+class _Columns:
+    r"""The restricted LP's neurons ``Theta`` (M, D), mirrored in a warm-started :class:`RestrictedMaster`.
+
+    Each column has an *age*: rounds since it was last in the support or near-active
+    (:math:`|\eta| \ge` ``prune``).  Only columns older than ``max_age`` are deleted: the
+    first implementation deleted every far column as soon as the LP held more than 2N, and
+    46 % of the columns priced in later landed in a cell whose column had been deleted (the
+    column set cycled and the restricted dual oscillated; docs/shallow.md).
+    """
+
+    def __init__(self, Xt: np.ndarray, Y: np.ndarray, eps: float, Theta: np.ndarray) -> None:
+        self.Xt = Xt
+        self.master = RestrictedMaster(Y, eps)
+        self.Theta = Theta
+        self.age = np.zeros(Theta.shape[0], dtype=np.int64)
+        self.master.add(self.features(Theta))
+
+    def features(self, T: np.ndarray) -> np.ndarray:
+        """Φ (N, m) of the neurons T (m, D)."""
+        return np.maximum(self.Xt @ T.T, 0.0)
+
+    def solve(self, Y: np.ndarray, eps: float):
+        lp = self.master.solve()
+        if not lp.success:  # fall back to a from-scratch solve (dual simplex, then IPM)
+            lp = solve_lp(self.features(self.Theta), Y, eps)
+        if not lp.success:
+            raise ConvergenceError(f"HiGHS failed on the restricted LP ({self.Theta.shape[0]} "
+                                   f"neurons): {lp.message}. Rescale X and y to order one and retry")
+        return lp
+
+    def add(self, new: np.ndarray, p: np.ndarray) -> None:
+        """Append neurons ``new`` (m, D), each with the one sign that prices in at ``p``."""
+        if new.shape[0] == 0:
+            return
+        Phi = self.features(new)
+        self.master.add(Phi, signs=Phi.T @ p)
+        self.Theta = np.vstack([self.Theta, new])
+        self.age = np.concatenate([self.age, np.zeros(new.shape[0], dtype=np.int64)])
+
+    def drop_last(self, m: int) -> None:
+        M = self.Theta.shape[0]
+        self.master.delete(np.arange(M - m, M))
+        self.Theta, self.age = self.Theta[:M - m], self.age[:M - m]
+
+    def forget(self, w: np.ndarray, col_eta: np.ndarray, prune: float, max_age: int) -> None:
+        """Age the columns of the last solve (``w``, ``col_eta`` (M0,)) and delete the old ones."""
+        M0 = w.shape[0]
+        fresh = (w != 0) | (np.abs(col_eta) >= prune)
+        self.age[:M0] = np.where(fresh, 0, self.age[:M0] + 1)
+        old = np.flatnonzero(self.age > max_age)
+        if old.size:
+            keep = np.ones(self.Theta.shape[0], dtype=bool)
+            keep[old] = False
+            self.master.delete(old)
+            self.Theta, self.age = self.Theta[keep], self.age[keep]
+
+
+def _lower_bound(p: np.ndarray, Y: np.ndarray, eps: float, sup: float) -> float:
+    r"""Weak duality: :math:`(p^\top Y - \varepsilon\|p\|_1)/\max(1, \sup|\eta_p|)` <= val(PRε)."""
+    return float(p @ Y - eps * np.sum(np.abs(p))) / max(1.0, sup)
+
+
+def _price(pricer, cols: _Columns, p: np.ndarray, col_eta: np.ndarray, center: _Dual | None,
+           s: _Settings, Y: np.ndarray, eps: float, N: int) -> tuple[np.ndarray, list[_Dual]]:
+    r"""Price the restricted LP's dual ``p``; returns the violators (m, D) and the duals bounded.
+
+    With ``smoothing = α > 0`` and a certified best dual ``center``, the oracle is first asked
+    at :math:`p_\alpha = \alpha\,p_{\mathrm{center}} + (1-\alpha)\,p` (Wentges smoothing /
+    in-out separation); its maximisers that still violate at ``p`` are the new columns.  When
+    none does (a mis-price), the oracle is asked at ``p`` itself.
+    """
+    near = np.flatnonzero(np.abs(col_eta) >= 0.5)  # ascent starts: the nearest to active
+    near = cols.Theta[near[np.argsort(-np.abs(col_eta[near]))[:N]]]
+    bounded = []
+    if s.smoothing > 0 and center is not None:
+        q = s.smoothing * center.p + (1 - s.smoothing) * p
+        pr = pricer.price(q, near)
+        bounded.append(_Dual(q, pr.sup, _lower_bound(q, Y, eps, pr.sup)))
+        cand = pr.points[pr.values > 1 + s.tol]
+        if cand.shape[0]:
+            at_p = np.abs(eta(cand, cols.Xt, p))
+            if np.any(at_p > 1 + s.tol):
+                return cand[at_p > 1 + s.tol], bounded
+    pr = pricer.price(p, near)
+    sup = float(max(pr.sup, np.max(np.abs(col_eta), initial=0.0)))
+    bounded.append(_Dual(p, sup, _lower_bound(p, Y, eps, sup)))
+    return pr.points[pr.values > 1 + s.tol], bounded
+
+
+def _distinct(T: np.ndarray, k: int) -> np.ndarray:
+    """Up to k rows of T (sorted best first), pairwise distinct to 1e-9, best first."""
+    key = np.ascontiguousarray(np.round(T * 1e9).astype(np.int64))
+    view = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+    _, first = np.unique(view, return_index=True)
+    return T[np.sort(first)[:k]]
 
 
 def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
@@ -152,6 +274,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
                n_starts: int | None = None, n_verify: int | None = None,
                max_new: int | None = None,
                slide: bool = True, slide_steps: int = 10, prune: float = 0.9,
+               max_age: int = 0, smoothing: float = 0.0,
                random_state: Any = None, progress: bool = False) -> SparseFit:
     r"""Minimal-:math:`\ell_1` shallow ReLU network through (or within ε of) the data: (PR0) / (PRε).
 
@@ -164,7 +287,7 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     neurons :math:`(a, b) \in \Omega` by column generation: a restricted LP on a
     finite set of neurons (HiGHS via highspy, primal simplex warm-started from the
     previous basis; ``linprog`` from scratch as a fallback) alternates with an oracle that
-    returns the most violated dual constraint
+    returns the most violated dual constraints
     :math:`\max_{(a,b)\in\Omega}|\sum_i p_i\sigma(\langle a,x_i\rangle+b)|`.
     The final simplex vertex (with a Carathéodory reduction as safeguard) has at
     most N atoms, an extreme point as in Thm 2.1.
@@ -172,7 +295,8 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     Parameters
     ----------
     X : array (N, d)
-        Distinct inputs (Sec. 2.2).
+        Distinct inputs (Sec. 2.2), of order one (rows closer than 1e-9 of the scale of the
+        lifted inputs :math:`(x, 1)` are refused: rescale).
     y : array (N,)
         Labels :math:`Y`.
     eps : float
@@ -184,12 +308,12 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         so minimisers over the unit ball live on the unit sphere :math:`S^d`; the
         solver always works on :math:`S^d`.
     oracle : {"auto", "exact", "ascent"}
-        ``"exact"``: enumerate the cells of the hyperplane arrangement of the
-        lifted data (d <= 2 only).  ``"ascent"``: multi-start backtracking ascent over the cells
-        (any d; the certificate is then an estimate).  ``"auto"``: exact when d <= 2.
+        ``"exact"``: sweep the hyperplane arrangement of the lifted data (d <= 2 only,
+        :class:`~._pricing.ExactPricer`).  ``"ascent"``: multi-start backtracking ascent
+        over the cells (any d; the certificate is then an estimate,
+        :class:`~._pricing.AscentPricer`).  ``"auto"``: exact when d <= 2.
     tol : float
-        A dual constraint is violated when :math:`|\eta| > 1 + \mathrm{tol}`; also the
-        relative gap for ``status == "optimal"``.
+        A dual constraint is violated when :math:`|\eta| > 1 + \mathrm{tol}`.
     gap_tol : float
         Stop as soon as ``value - lower_bound <= gap_tol * max(1, value)``.
     max_iter : int
@@ -202,20 +326,29 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
         Estimated oracle only: before a run stops (no violator, or the estimated gap met), a
         deeper ascent from ``n_verify`` random starts (the best of 8× as many directions)
         must find none either; its violators are added and the run goes on otherwise
-        (default ``5 * n_starts``; 0 turns it off).  On N = 200, d = 10 the regular search
-        declared "no violator" where the deeper one found sup |η| up to 1.02, i.e. a
-        certificate 2 % too optimistic (measured).
+        (default ``5 * n_starts``; 0 turns it off).
     max_new : int, optional
-        Columns added per round (default N).
-    prune : float
-        Old non-basic columns with :math:`|\eta| <` ``prune`` are dropped from the
-        restricted LP once it has more than 2N columns.
+        Most violated distinct local maximisers of :math:`|\eta|` added per round
+        (default ``10 N``).
     slide : bool
-        Sliding refinement: move the atoms along the ascent direction of
-        :math:`\mathrm{sign}(w_j)\,\eta` and re-solve the LP on old plus moved atoms,
-        so the value never increases and feasibility is never lost.
+        Sliding refinement once no violator is left: move the atoms along the ascent
+        direction of :math:`\mathrm{sign}(w_j)\,\eta` and re-solve the LP on old plus moved
+        atoms, so the value never increases and feasibility is never lost.
     slide_steps : int
         Rounds of sliding.
+    prune : float
+        A column is *near-active* when :math:`|\eta| \ge` ``prune``.
+    max_age : int
+        Columns neither in the support nor near-active for more than ``max_age``
+        consecutive rounds are deleted from the restricted LP (default 0: at once; with
+        10N new columns per round the column set no longer cycles, and a larger LP costs
+        more than the rounds it saves: N = 200 jump target, 5.5 s / 18 rounds at 0 against
+        9.3 s / 10 rounds at 20, docs/shallow.md).
+    smoothing : float
+        Dual smoothing :math:`\alpha \in [0, 1)` (Wentges; exact oracle only): price at
+        :math:`\alpha p_{\mathrm{best}} + (1-\alpha) p` (``p_best``: the dual with the best
+        certified bound), falling back to ``p`` when that finds no column violated at ``p``.
+        0 (default) prices at ``p``; docs/shallow.md has the measurements.
     random_state : int or Generator, optional
     progress : bool
         tqdm bar over the rounds.
@@ -227,7 +360,8 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     Raises
     ------
     DatasetError
-        Empty, non-finite, mismatched, or repeated inputs (naming the rows).
+        Empty, non-finite, mismatched, or repeated inputs (naming the rows); inputs whose
+        scale is too small or too large for double precision (rescale them).
     ParameterError
         ``eps < 0``, an unknown option.
     ConvergenceError
@@ -238,129 +372,89 @@ def fit_sparse(X: Any, y: Any, *, eps: float = 0.0, domain: str = "sphere",
     eps = check_eps(eps)
     check_option(domain, "domain", ("sphere", "ball"))
     check_option(oracle, "oracle", ("auto", "exact", "ascent"))
-    tol = check_positive(tol, "tol")
-    gap_tol = check_positive(gap_tol, "gap_tol")
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
-    slide_steps = check_int(slide_steps, "slide_steps", minimum=0)
     N, d = X.shape
     if oracle == "exact" and d > EXACT_MAX_DIM:
-        from ..errors import ParameterError
-
         raise ParameterError(f"oracle='exact' enumerates the hyperplane arrangement and needs d <= "
                              f"{EXACT_MAX_DIM}; got d = {d}. Use oracle='ascent' (or 'auto')")
-    n_starts = max(64, N) if n_starts is None else check_int(n_starts, "n_starts", minimum=1)
-    n_verify = 5 * n_starts if n_verify is None else check_int(n_verify, "n_verify", minimum=0)
-    max_new = N if max_new is None else check_int(max_new, "max_new", minimum=1)
-    use_exact = oracle == "exact" or (oracle == "auto" and d <= EXACT_MAX_DIM)
+    s = _Settings.make(N, tol=tol, gap_tol=gap_tol, max_iter=max_iter, n_starts=n_starts,
+                       n_verify=n_verify, max_new=max_new, slide=slide, slide_steps=slide_steps,
+                       prune=prune, max_age=max_age, smoothing=smoothing)
     rng = check_random_state(random_state)
-
     Xt = lift(X)
-    D = d + 1
-    arrangement = Arrangement(Xt) if use_exact else None  # the p-independent geometry, once
+    if oracle == "exact" or (oracle == "auto" and d <= EXACT_MAX_DIM):  # chosen once
+        pricer = ExactPricer(Xt, tol=s.tol, max_new=s.max_new)
+    else:
+        pricer = AscentPricer(Xt, rng, n_starts=s.n_starts, n_verify=s.n_verify,
+                              stop_margin=max(s.tol, 2 * s.gap_tol))
+        s = replace(s, smoothing=0.0)  # no certified best dual to smooth towards
+    exact = pricer.bound_kind == "exact"
     atoms0, _ = staircase_atoms(X, rng)
-    Theta = np.vstack([atoms0, _unit(rng, 4 * N, D)])  # the staircase and a random pool
-    it_range = range(max_iter)
+    cols = _Columns(Xt, Y, eps, np.vstack([atoms0, unit_directions(rng, 4 * N, d + 1)]))
+    rounds = range(s.max_iter)
     if progress:
         from tqdm.auto import tqdm
 
-        it_range = tqdm(it_range, desc="fit_sparse", leave=False)
-
-    status = "max_iter"
-    slides_left = slide_steps if slide else 0
-    best_dual = None  # (p, bound on sup |eta_p|, lower bound) of the best dual found so far
-    lp = None
-    rounds = 0
-    master = RestrictedMaster(Y, eps)  # warm-started across rounds; mirrors the rows of Theta
-    master.add(np.maximum(Xt @ Theta.T, 0.0))
-    log: list[tuple] = []
-    for _ in it_range:
-        rounds += 1
-        Phi = np.maximum(Xt @ Theta.T, 0.0)
-        Theta_lp = Theta
-        lp = master.solve()
-        if not lp.success:  # fall back to a from-scratch solve (dual simplex, then IPM)
-            lp = solve_lp(Phi, Y, eps)
-        if not lp.success:
-            raise ConvergenceError(f"HiGHS failed on the restricted LP ({Theta.shape[0]} neurons): "
-                                   f"{lp.message}. Rescale X and y to order one and retry")
-        p = lp.p
-        col_eta = Phi.T @ p
-
-        if use_exact:  # sweep the arrangement: sup |eta| bracketed, best local maximisers
-            T, v, _, sup_p = arrangement(p, k=max_new, tol=tol, enough=2 * max_new)
-        else:  # multi-start ascent from near-active columns and the best random directions
-            near = np.flatnonzero(np.abs(col_eta) >= 0.5)  # at most N, the nearest to active
-            near = near[np.argsort(-np.abs(col_eta[near]))[:N]]
-            T, v = _random_ascent(rng, Xt, p, Theta[near], n_starts)
-            if n_verify and np.max(np.abs(v)) <= 1 + max(tol, 2 * gap_tol):  # about to stop:
-                T2, v2 = _random_ascent(rng, Xt, p, Theta[:0], n_verify)  # look deeper first
-                T, v = np.vstack([T, T2]), np.concatenate([v, v2])
-            sup_p = float(np.max(np.abs(v)))
-        sup_p = float(max(sup_p, np.max(np.abs(col_eta), initial=0.0)))
-        lb_p = float(p @ Y - eps * np.sum(np.abs(p))) / max(1.0, sup_p)  # weak duality, p rescaled
-        # certified bounds (d <= 2) can be maxed over rounds; estimated ones (d >= 3: sup |eta|
-        # only bounded from below by the ascent) cannot: the max would pick the most optimistic
-        if best_dual is None or not use_exact or lb_p > best_dual[2]:
-            best_dual = (p, sup_p, lb_p)
-        viol = np.abs(v) > 1 + tol
-        lower = best_dual[2]
-        log.append((time.perf_counter() - t_start, lp.value, lower, sup_p, Theta_lp.shape[0]))
-        if np.any(viol) and lp.value - lower <= gap_tol * max(1.0, lp.value):
+        rounds = tqdm(rounds, desc="fit_sparse", leave=False)
+    status, slides_left, best, log = "max_iter", s.slide_steps, None, []
+    for _ in rounds:
+        Theta_lp, lp = cols.Theta, cols.solve(Y, eps)
+        col_eta = cols.features(Theta_lp).T @ lp.p
+        new, bounded = _price(pricer, cols, lp.p, col_eta, best if exact else None, s, Y, eps, N)
+        for dual in bounded:  # certified bounds can be maxed over rounds, estimated ones cannot
+            if best is None or not exact or dual.lower > best.lower:
+                best = dual
+        log.append((time.perf_counter() - t_start, lp.value, best.lower, bounded[-1].sup,
+                    Theta_lp.shape[0]))
+        if new.shape[0] and lp.value - best.lower <= s.gap_tol * max(1.0, lp.value):
             status = "converged"  # certified (d <= 2) or estimated to the requested relative gap
             break
-        if np.any(viol):
-            idx = np.flatnonzero(viol)
-            keep = idx[_distinct(T[idx], v[idx], max_new)]
-            new = np.vstack([T[keep], _merge_in_cells(Theta, lp.w, Xt)])
-            Theta = np.vstack([Theta, new])
-            Phi_new = np.maximum(Xt @ new.T, 0.0)
-            master.add(Phi_new, signs=Phi_new.T @ p)  # only the sign that prices in
+        if new.shape[0]:
+            cols.add(np.vstack([_distinct(new, s.max_new), _merge_in_cells(Theta_lp, lp.w, Xt)]),
+                     lp.p)
         elif slides_left > 0 and np.any(lp.w != 0):
-            slides_left -= 1
-            moved = _slide_proposals(Theta, lp.w, Xt, p)
-            if moved.shape[0] == 0:
-                slides_left = 0
-                continue
-            Phi2 = np.maximum(Xt @ moved.T, 0.0)
-            basis = master.get_basis()
-            master.add(Phi2, signs=Phi2.T @ p)
-            lp2 = master.solve()
-            if not lp2.success:
-                lp2 = solve_lp(np.hstack([Phi, Phi2]), Y, eps)
-            if lp2.success and lp2.value < lp.value * (1 - 1e-10):
-                Theta = np.vstack([Theta, moved])
-            else:
-                master.delete(np.arange(Theta.shape[0], Theta.shape[0] + moved.shape[0]))
-                master.set_basis(basis)
-                slides_left = 0
+            slides_left = _slide(cols, lp, Y, eps, slides_left)
         else:
             status = "converged"
             break
-        M0 = lp.w.shape[0]
-        if M0 > 2 * N:  # forget old columns far from active (non-basic, |eta| < prune)
-            keep = np.ones(Theta.shape[0], dtype=bool)
-            keep[:M0] = (np.abs(col_eta) >= prune) | (lp.w != 0)
-            Theta = Theta[keep]
-            master.delete(np.flatnonzero(~keep[:M0]))
+        cols.forget(lp.w, col_eta, s.prune, s.max_age)
+    return _result(X, Y, eps, cols, Theta_lp, lp, best, status, pricer.bound_kind, s, log)
 
-    assert lp is not None
-    Theta = Theta_lp  # the neurons of the last restricted LP (later additions are unsolved)
-    Phi = np.maximum(Xt @ Theta.T, 0.0)
+
+def _slide(cols: _Columns, lp, Y: np.ndarray, eps: float, slides_left: int) -> int:
+    """One sliding step: add moved atoms, keep them if the LP value drops; returns slides left."""
+    moved = _slide_proposals(cols.Theta, lp.w, cols.Xt, lp.p)
+    if moved.shape[0] == 0:
+        return 0
+    basis = cols.master.get_basis()
+    cols.add(moved, lp.p)
+    lp2 = cols.master.solve()
+    if not lp2.success:
+        lp2 = solve_lp(cols.features(cols.Theta), Y, eps)
+    if lp2.success and lp2.value < lp.value * (1 - 1e-10):
+        return slides_left - 1
+    cols.drop_last(moved.shape[0])
+    cols.master.set_basis(basis)
+    return 0
+
+
+def _result(X, Y, eps, cols: _Columns, Theta: np.ndarray, lp, best: _Dual, status: str,
+            bound_kind: str, s: _Settings, log: list) -> SparseFit:
+    """The network of the last solved restricted LP, reduced to <= N atoms, with its certificate."""
+    d = X.shape[1]
+    Phi = cols.features(Theta)
     w = caratheodory_reduce(Phi, lp.w)
     S = np.flatnonzero(w)
     atoms, wS = Theta[S], w[S]
     net = ShallowNetwork(wS, atoms[:, :d], atoms[:, d])
     value = float(np.sum(np.abs(wS)))
-    p, sup_eta, lower = best_dual  # the dual with the best lower bound found
-    bound_kind = "exact" if use_exact else "estimated"
-    gap = value - lower
-    if status == "converged" and bound_kind == "exact" and gap <= max(gap_tol, 10 * tol) * max(1.0, value):
+    gap = value - best.lower
+    if status == "converged" and bound_kind == "exact" and gap <= max(s.gap_tol, 10 * s.tol) * max(1.0, value):
         status = "optimal"
     resid = float(np.max(np.abs(Phi[:, S] @ wS - Y))) if S.size else float(np.max(np.abs(Y)))
-    cols = np.array(log).reshape(-1, 5).T
-    trace = FitTrace(cols[0], cols[1], cols[2], cols[3], cols[4].astype(np.int64))
-    return SparseFit(net, value, p, sup_eta, lower, bound_kind, gap, int(S.size), eps, resid,
-                     rounds, int(Theta.shape[0]), status, trace)
+    c = np.array(log).reshape(-1, 5).T
+    trace = FitTrace(c[0], c[1], c[2], c[3], c[4].astype(np.int64))
+    return SparseFit(net, value, best.p, best.sup, best.lower, bound_kind, gap, int(S.size), eps,
+                     resid, len(log), int(Theta.shape[0]), status, trace)
 
 
 def _merge_in_cells(Theta: np.ndarray, w: np.ndarray, Xt: np.ndarray) -> np.ndarray:
