@@ -16,6 +16,7 @@ from ._classify import (
 )
 from ._model import MLP
 from ._sklearn import NarrowMLPClassifier
+from ._uat import NarrowApproximation, approximate_narrow, uat_depth
 
 __all__ = [
     "MLP",
@@ -25,4 +26,7 @@ __all__ = [
     "count_runs",
     "paper_depth_bound",
     "NarrowMLPClassifier",
+    "NarrowApproximation",
+    "approximate_narrow",
+    "uat_depth",
 ]
