@@ -105,3 +105,64 @@ def _classify(ctx):
                f"(depth {res.depth}, bound {res.bound}): each panel is a layer's image (h1, h2); "
                "runs of the sorted projection are collapsed onto their class codes one by one "
                "until the output is the code of the class.", tag="layers")
+
+
+def _smooth_target(X):
+    return 0.5 + np.sin(2 * np.pi * X[:, 0]) * np.cos(np.pi * X[:, -1])
+
+
+def _rough_target(X):
+    return np.sqrt(np.linalg.norm(X - 0.3, axis=1))
+
+
+@experiment("mlp-uat", section="5",
+            title="Universal approximation by width-(d+1) ReLU MLPs: L^2 error against depth",
+            caption="ReLU MLPs of fixed width d + 1 are dense in L^p(Ω) (Ω a bounded domain, "
+                    "1 ≤ p < ∞), with explicit depth estimates for W^{1,p} targets "
+                    "[Hernandez2024Classification].")
+def _uat(ctx):
+    from controlml.mlp import approximate_narrow, uat_depth
+    from controlml.plotting.mlp import plot_uat
+
+    grids = {1: ctx.size((4, 8, 16, 32, 64, 128, 256), (4, 8, 16, 32)),
+             2: ctx.size((2, 4, 8, 16, 32), (2, 4, 8))}
+    targets = {"smooth: 1/2 + sin(2πx₁)cos(πx_d)": _smooth_target,
+               "non-smooth: √|x − 0.3|": _rough_target}
+    curves, rows = {}, []
+    t0 = time.perf_counter()
+    for d, ns in grids.items():
+        for tname, f in targets.items():
+            L, E = [], []
+            for n in ctx.iterate(ns, f"d={d} {tname[:10]}"):
+                r = approximate_narrow(f, domain=[(0.0, 1.0)] * d, depth=uat_depth(n, d),
+                                       p=2, n_quad=ctx.size(20000, 4000))
+                L.append(r.depth)
+                E.append(r.error)
+                rows.append((d, tname, n, r.depth, r.max_width, r.error, r.error_piecewise,
+                             r.deviation))
+            slope = float(np.polyfit(np.log(L), np.log(E), 1)[0])
+            curves[f"d = {d}, {tname}"] = {"depth": L, "error": E, "rate": 1.0 / d}
+            ctx.check(f"d = {d}, {tname}: L² error falls like depth^(−1/d) (fitted slope of "
+                      "log error vs log depth; paper: depth O(ε^(−d)) for W^{1,p} targets)",
+                      round(-1.0 / d, 3), round(slope, 3), slope <= -0.8 / d)
+    elapsed = time.perf_counter() - t0
+    widths = all(r[4] == r[0] + 1 for r in rows)
+    ctx.check("every network has width d + 1", "d + 1", "d + 1" if widths else "other", widths)
+    dev = max(r[7] for r in rows)
+    ctx.check("the network equals the piecewise-constant interpolant off the slabs "
+              "(largest L² deviation, measured)", "0 (up to slabs of measure d·η)",
+              float(f"{dev:.2g}"), dev < 1e-5)
+    ctx.figure(plot_uat(curves),
+               "L² error of the explicit width-(d+1) ReLU MLP against its depth, for a smooth and a "
+               "non-smooth target on [0, 1]^d, d = 1, 2 (dotted: the rate L^(−1/d) of a "
+               "W^{1,p} target).", tag="rate")
+    table = ["| d | target | n cells/dim | depth | width | L² error | ‖f − f_h‖ |",
+             "|---|---|---|---|---|---|---|"]
+    table += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]:.3e} | {r[6]:.3e} |" for r in rows]
+    ctx.note("Construction: quantise coordinates 2..d with the width-2 collapse gadget, run the "
+             "cells in lexicographic order along one scalar, collapse each cell core onto the "
+             "target's value at its centre (slabs of relative width η around the cell faces are "
+             "transition zones). The rate compared with is our reading of the cited paper's "
+             "depth estimate for W^{1,p} targets (depth ∝ ε^(−d), i.e. error ∝ L^(−1/d)); the "
+             "paper's exact constants were not available offline. "
+             f"{len(rows)} networks in {elapsed:.1f} s.\n" + "\n".join(table))
