@@ -16,6 +16,7 @@ from ._classify import (
 )
 from ._model import MLP
 from ._sklearn import NarrowMLPClassifier
+from ._train import NarrowTraining, balance, train_narrow
 from ._uat import NarrowApproximation, approximate_narrow, uat_depth
 
 __all__ = [
@@ -29,4 +30,7 @@ __all__ = [
     "NarrowApproximation",
     "approximate_narrow",
     "uat_depth",
+    "NarrowTraining",
+    "train_narrow",
+    "balance",
 ]
