@@ -181,16 +181,21 @@ def train_narrow(X: Any, labels: Any, *, lam: float, depth: int | None = None,
     """
     import torch
 
-    from ..diffusion._torchutil import check_device, check_dtype
-
     Xa, classes, y = _validate(X, labels)
     lam = check_nonnegative(lam, "lam")
     init = check_option(init, "init", ("construction", "random"))
     optimizer = check_option(optimizer, "optimizer", ("lbfgs", "adam"))
     steps = check_int(steps, "steps", minimum=0)
     lr = check_positive(lr, "lr")
-    dtype = check_dtype(torch.float64 if dtype is None else dtype)
-    dev = check_device(device)
+    dtype = torch.float64 if dtype is None else dtype
+    if dtype not in (torch.float32, torch.float64):
+        raise ParameterError(f"dtype must be torch.float32 or torch.float64; got {dtype!r}")
+    try:
+        dev = torch.device(device)
+    except (TypeError, RuntimeError) as exc:
+        raise ParameterError(f"device must be 'cpu' or 'cuda[:k]'; got {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device={device!r} was requested but CUDA is not available; use 'cpu'")
     rng = check_random_state(random_state)
     cons = construction if construction is not None else classify_narrow(Xa, labels, random_state=rng)
     base = cons.network

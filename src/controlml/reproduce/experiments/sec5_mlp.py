@@ -18,16 +18,33 @@ _EQ51 = ("Multilayer perceptrons x^{k+1} = σ(A^k x^k + b^k), k ∈ [L] (5.1): c
          "interpolation, together with the corresponding bounds [Hernandez2024Classification].")
 
 
-def _one_thread(func):
+def _one_blas_thread(func):
+    """Run with one BLAS thread (NumPy-only experiments; steadier on a shared machine)."""
+
     @functools.wraps(func)
     def wrapper(ctx):
         from threadpoolctl import threadpool_limits
 
-        from controlml.diffusion._torchutil import limit_threads
+        with threadpool_limits(1):
+            return func(ctx)
+
+    return wrapper
+
+
+def _one_thread(func):
+    @functools.wraps(func)
+    def wrapper(ctx):
+        import torch
+        from threadpoolctl import threadpool_limits
 
         # one torch thread and one BLAS thread: tiny products, and a shared machine
-        with limit_threads(1), threadpool_limits(1):
-            return func(ctx)
+        old = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with threadpool_limits(1):
+                return func(ctx)
+        finally:
+            torch.set_num_threads(old)
 
     return wrapper
 
@@ -42,7 +59,7 @@ def _clouds(N: int, d: int, M: int, rng: np.random.Generator, spread: float = 2.
 @experiment("mlp-classify", section="5",
             title="Exact classification by width-2 ReLU MLPs: depth against N, layer by layer",
             caption=_EQ51)
-@_one_thread
+@_one_blas_thread
 def _classify(ctx):
     from controlml.mlp import classify_fixed_direction, classify_narrow
     from controlml.plotting.mlp import plot_depth_vs_n, plot_layers
@@ -124,7 +141,7 @@ def _rough_target(X):
             caption="ReLU MLPs of fixed width d + 1 are dense in L^p(Ω) (Ω a bounded domain, "
                     "1 ≤ p < ∞), with explicit depth estimates for W^{1,p} targets "
                     "[Hernandez2024Classification].")
-@_one_thread
+@_one_blas_thread
 def _uat(ctx):
     from controlml.mlp import approximate_narrow, uat_depth
     from controlml.plotting.mlp import plot_uat
