@@ -243,6 +243,9 @@ def _candidate_directions(X: np.ndarray, y: np.ndarray, M: int, rng: np.random.G
             out += [Vt[0], Vt[0] / within]
             if Vt.shape[0] > 1:
                 out.append(Vt[1])
+    # Fisher discriminant (LDA) directions from a subsample (keeps the cost linear in N)
+    if M >= 2 and d <= 500:
+        out += _lda_directions(X, y, M, mu, sd, rng)
     # principal directions of a subsample
     sub = X[rng.choice(N, size=min(N, 2000), replace=False)] if N > 2000 else X
     S = (sub - mu) / sd
@@ -253,6 +256,30 @@ def _candidate_directions(X: np.ndarray, y: np.ndarray, M: int, rng: np.random.G
         out += list(np.eye(d))
     out += list(rng.standard_normal((n_random, d)))
     return [u / sd for u in out if np.all(np.isfinite(u)) and np.any(u != 0)]
+
+
+def _lda_directions(X, y, M, mu, sd, rng, max_rows: int = 5000) -> list[np.ndarray]:
+    """Top generalised eigenvectors of (between, within) class scatter, standardised coordinates."""
+    from scipy.linalg import eigh
+
+    N, d = X.shape
+    idx = rng.choice(N, size=max_rows, replace=False) if N > max_rows else np.arange(N)
+    S, ys = (X[idx] - mu) / sd, y[idx]
+    counts = np.bincount(ys, minlength=M).astype(np.float64)
+    present = counts > 0
+    means = np.zeros((M, d))
+    np.add.at(means, ys, S)
+    means[present] /= counts[present, None]
+    R = S - means[ys]
+    Sw = R.T @ R / S.shape[0]
+    Sw += (1e-6 * np.trace(Sw) / d + 1e-12) * np.eye(d)
+    c = means[present] - np.average(means[present], axis=0, weights=counts[present])
+    Sb = (c * counts[present, None]).T @ c / S.shape[0]
+    try:
+        _, V = eigh(Sb, Sw)
+    except np.linalg.LinAlgError:
+        return []
+    return [V[:, -1], V[:, -2]] if d > 1 and present.sum() > 2 else [V[:, -1]]
 
 
 def _search(X: np.ndarray, y: np.ndarray, M: int, rng: np.random.Generator, baseline: np.ndarray,
