@@ -232,7 +232,7 @@ def _training(ctx):
               1.0, min(small) if small else acc_last, (min(small) if small else acc_last) == 1.0)
     accs = [r.accuracy for r in res_c]
     ctx.check("training accuracy → 1 as λ → 0 (accuracies from the largest to the smallest λ)",
-              "→ 1", accs, accs[-1] == 1.0 and accs[0] <= accs[-1])
+              "→ 1", [round(a, 3) for a in accs], accs[-1] == 1.0 and accs[0] <= accs[-1])
     ctx.figure(plot_training(lams, {"trained from the construction": [r.norm for r in res_c],
                                     "trained from random init": [r.norm for r in res_r]}, B,
                              {"from the construction": accs,
