@@ -173,6 +173,18 @@ def test_robust_cases(rng, case):
         assert res.depth == 2 * 101
 
 
+@pytest.mark.parametrize("labels", [
+    [1, "a", 2.5, "a", 1, (0, 1)],              # mixed hashables
+    [(0, 1), (1, 0), (0, 1), (2, 2), (1, 0), (2, 2)],   # tuples
+    [True, False, True, True, False, False],
+])
+def test_any_hashable_labels(rng, labels):
+    X = rng.standard_normal((6, 3))
+    res = classify_narrow(X, labels, random_state=0)
+    pred = res.network.predict(X)
+    assert [p for p in pred.tolist()] == list(labels)
+
+
 def test_inseparable_in_float64_raises_with_advice():
     X = np.array([[1.0], [1.0 + 2e-16 * 8], [2.0]]) * 1e8
     y = np.array([0, 1, 0])

@@ -94,7 +94,17 @@ def _encode_labels(labels: Any, N: int) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError("labels must be a sequence of N labels (one per row of X); got a "
                            "single string")
     try:
-        arr = np.asarray(labels)
+        if isinstance(labels, np.ndarray):
+            arr = labels
+        else:
+            lst = list(labels)
+            kinds = {type(v) for v in lst}
+            if len(kinds) <= 1 and tuple not in kinds:
+                arr = np.asarray(lst)
+            else:                       # mixed types or tuples: keep each label as it is
+                arr = np.empty(len(lst), dtype=object)
+                for i, v in enumerate(lst):
+                    arr[i] = v
     except (TypeError, ValueError) as exc:
         raise DatasetError(f"labels must be a 1-D sequence of hashable values; got "
                            f"{type(labels).__name__}") from exc

@@ -179,8 +179,11 @@ class MLP:
 
 def _as_label_array(values: np.ndarray) -> np.ndarray:
     """Object labels back to a plain dtype where possible (ints stay ints, strings stay str)."""
+    items = values.tolist()
+    if len({type(v) for v in items}) > 1 or any(isinstance(v, tuple) for v in items):
+        return values
     try:
-        out = np.array(values.tolist())
+        out = np.array(items)
     except (TypeError, ValueError):
         return values
-    return out if out.dtype != object else values
+    return out if out.dtype != object and out.ndim == 1 else values
