@@ -10,6 +10,8 @@ Perspectives*.  One subpackage per section of the paper:
 - :mod:`controlml.attention` (Sec. 4): self-attention dynamics, leaders, exact
   sequence interpolation, the sentiment model.
 - :mod:`controlml.diffusion` (Sec. 5): heat-kernel score and backward samplers.
+- :mod:`controlml.mlp` (Sec. 5): explicit narrow ReLU MLPs (exact width-2 classifiers,
+  width-(d+1) approximation, norm bounds for training).
 
 Subpackages are imported on first access (``controlml.node``), so
 ``import controlml`` stays light.
@@ -32,7 +34,7 @@ from .errors import (
     ParameterError,
 )
 
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mlp", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):
