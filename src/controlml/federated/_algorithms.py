@@ -236,17 +236,21 @@ def fedavg_aggregate(U, n) -> torch.Tensor:
     return (w @ U) / w.sum()
 
 
-def finite_updates(upd: ClientUpdate, client_ids, round_: int) -> np.ndarray:
-    """Boolean mask (C,) of clients whose update is finite; logs every rejected one."""
+def finite_updates(upd: ClientUpdate, client_ids, round_: int, *, mask=None) -> np.ndarray:
+    """Boolean mask (C,) of clients whose update is finite; logs every rejected one.
+
+    ``client_ids`` (C,) names the rows for the log; rows outside ``mask`` (default: all
+    rows) are returned False without a log line."""
     ok = torch.isfinite(upd.U).all(1).cpu().numpy()
     if upd.Lam is not None:
         ok &= torch.isfinite(upd.Lam).all(1).cpu().numpy()
     if upd.beta is not None:
         ok &= np.isfinite(upd.beta) & (upd.beta > 0)
-    for i in np.flatnonzero(~ok):
+    mask = np.ones(ok.size, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    for i in np.flatnonzero(mask & ~ok):
         logger.warning("round %d: client %d sent a non-finite update; it is rejected and its "
-                       "stored state is kept", round_, int(client_ids[i]))
-    return ok
+                       "stored state is kept", round_, int(np.asarray(client_ids)[i]))
+    return ok & mask
 
 
 # --------------------------------------------------------------- local solver

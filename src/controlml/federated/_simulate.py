@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ from ._algorithms import (
 from ._data import FederatedData, federated_data
 from ._models import FLModel, check_model
 
+logger = logging.getLogger("controlml.federated")
+
 __all__ = ["simulate", "FederatedHistory", "FederatedSetup", "setup", "client_rng",
            "select_clients", "evaluate"]
 
@@ -44,10 +47,11 @@ class FederatedHistory:
     lambda_norm : ndarray (K, m)   ``‖λ_i‖`` after the round (ADMM; NaN otherwise)
     selected : ndarray (K, m) bool
     rejected : tuple of (round, client)  non-finite updates the server refused
+    dropped : tuple of (round, client)   clients that dropped out mid-round (no reply)
     z : ndarray (P,)               final server model
     initial_accuracy : float       accuracy of ``z⁰``
     wall_time : float              seconds
-    status : str                   ``"ok"`` or ``"rejected_updates"``
+    status : str                   ``"ok"``, ``"rejected_updates"`` or ``"dropped_clients"``
     """
 
     method: str
@@ -61,6 +65,7 @@ class FederatedHistory:
     lambda_norm: np.ndarray
     selected: np.ndarray
     rejected: tuple
+    dropped: tuple
     z: np.ndarray
     initial_accuracy: float
     wall_time: float
@@ -181,7 +186,8 @@ def simulate(method, data="digits", *, num_clients: int = 20, rounds: int = 100,
              fraction: float = 0.25, partition="shards", model="mlp", local_epochs=10,
              batch_size: int | None = 10, lr: float = 0.05, l2: float | None = None,
              random_state=0, progress: bool = True, dtype=torch.float32,
-             shards_per_client: int = 2, dirichlet_alpha: float = 0.5) -> FederatedHistory:
+             shards_per_client: int = 2, dirichlet_alpha: float = 0.5,
+             faults=None) -> FederatedHistory:
     """Run a federated method in process on ``data`` split over ``num_clients`` clients.
 
     Each round ``k``: the server picks ``⌈fraction · m⌉`` clients, sends them ``z^k``; they
@@ -217,6 +223,10 @@ def simulate(method, data="digits", *, num_clients: int = 20, rounds: int = 100,
     progress : bool
         tqdm bar over rounds.
     dtype : torch.float32 or torch.float64
+    faults : mapping (round, client) -> "nan" or "dropout", optional
+        Injected failures (0-based rounds): ``"nan"`` makes that client send a NaN model (the
+        server rejects and logs it), ``"dropout"`` makes it fail mid-round (no reply; the
+        round completes with the others).
 
     Returns
     -------
@@ -232,12 +242,31 @@ def simulate(method, data="digits", *, num_clients: int = 20, rounds: int = 100,
     st = setup(data, num_clients=num_clients, partition=partition, model=model, l2=l2,
                random_state=random_state, dtype=dtype, shards_per_client=shards_per_client,
                dirichlet_alpha=dirichlet_alpha)
+    faults = check_faults(faults)
     return _run(meth, st, rounds=rounds, fraction=fraction, E=E, batch_size=batch_size, lr=lr,
-                progress=progress)
+                progress=progress, faults=faults)
+
+
+def check_faults(faults) -> dict[tuple[int, int], str]:
+    """Validate ``faults``: a mapping ``(round, client) -> "nan" | "dropout"``."""
+    if faults is None:
+        return {}
+    try:
+        items = dict(faults).items()
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"faults must map (round, client) to 'nan' or 'dropout'; got "
+                             f"{faults!r}") from exc
+    out = {}
+    for key, kind in items:
+        if kind not in ("nan", "dropout") or len(tuple(key)) != 2:
+            raise ParameterError(f"faults must map (round, client) to 'nan' or 'dropout'; got "
+                                 f"{key!r}: {kind!r}")
+        out[(int(key[0]), int(key[1]))] = kind
+    return out
 
 
 def _run(meth, st: FederatedSetup, *, rounds, fraction, E, batch_size, lr, progress,
-         corrupt=None) -> FederatedHistory:
+         faults) -> FederatedHistory:
     t0 = time.perf_counter()
     m = st.data.num_clients
     alpha = st.data.weights
@@ -257,6 +286,7 @@ def _run(meth, st: FederatedSetup, *, rounds, fraction, E, batch_size, lr, progr
     betas, lnorm = np.full((K, m), np.nan), np.full((K, m), np.nan)
     selected = np.zeros((K, m), dtype=bool)
     rejected: list[tuple[int, int]] = []
+    dropped: list[tuple[int, int]] = []
     acc0, _ = evaluate(st, z)
     it = range(K)
     if progress:
@@ -273,13 +303,19 @@ def _run(meth, st: FederatedSetup, *, rounds, fraction, E, batch_size, lr, progr
                             Lam=Lam_all[S] if admm else None,
                             beta=beta_all[S] if admm else None,
                             U_prev=U_all[S] if admm else None)
-        if corrupt is not None:
-            upd = corrupt(k, S, upd)
-        ok = finite_updates(upd, S, k)
-        rejected += [(k, int(i)) for i in S[~ok]]
+        drop = np.array([faults.get((k, int(i))) == "dropout" for i in S])
+        for j in np.flatnonzero([faults.get((k, int(i))) == "nan" for i in S]):
+            upd.U[j] = float("nan")
+        for i in S[drop]:
+            logger.warning("round %d: client %d dropped out; the round goes on without it",
+                           k, int(i))
+            dropped.append((k, int(i)))
+        upd.epochs[drop], upd.grad_evals[drop] = 0, 0
+        ok = finite_updates(upd, S, k, mask=~drop)
+        rejected += [(k, int(i)) for i in S[~ok & ~drop]]
         epochs[k, S], gevals[k, S] = upd.epochs, upd.grad_evals
         down[k] = len(S) * P * nbytes
-        up[k] = len(S) * (2 * P + 2 if admm else P) * nbytes
+        up[k] = int((~drop).sum()) * (2 * P + 2 if admm else P) * nbytes
         good = S[ok]
         if admm:
             # the server uses the β each client had at the start of the round
@@ -296,8 +332,8 @@ def _run(meth, st: FederatedSetup, *, rounds, fraction, E, batch_size, lr, progr
             else:
                 z = fedavg_aggregate(upd.U[ok], n[good])
         acc[k], loss[k] = evaluate(st, z)
-    status = "ok" if not rejected else "rejected_updates"
+    status = "dropped_clients" if dropped else "rejected_updates" if rejected else "ok"
     return FederatedHistory(meth.name, acc, loss, epochs, gevals, up, down, betas, lnorm,
-                            selected, tuple(rejected), z.double().numpy(), acc0,
+                            selected, tuple(rejected), tuple(dropped), z.double().numpy(), acc0,
                             time.perf_counter() - t0, status)
 

@@ -23,6 +23,7 @@ On a real federation the same ``ServerApp`` and ``ClientApp`` are deployed with 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 
@@ -62,6 +63,7 @@ from ._simulate import (
     FederatedSetup,
     _check_epochs,
     _check_fraction,
+    check_faults,
     client_rng,
     evaluate,
     select_clients,
@@ -147,6 +149,7 @@ class FederatedStrategy(Strategy):
         k = server_round - 1
         z_old = self.z_current
         got: dict[int, dict] = {}
+        work: dict[int, tuple[int, int]] = {}
         for rep in replies:
             if rep.has_error():
                 src = rep.metadata.src_node_id
@@ -157,6 +160,7 @@ class FederatedStrategy(Strategy):
                 continue
             mr = rep.content["metrics"]
             pid = int(mr["partition-id"])
+            work[pid] = (int(mr["epochs"]), int(mr["grad-evals"]))
             ar = rep.content["arrays"]
             u = torch.as_tensor(ar["u"].numpy(), dtype=self.st.dtype)
             lam = torch.as_tensor(ar["lam"].numpy(), dtype=self.st.dtype) if "lam" in ar else None
@@ -188,7 +192,7 @@ class FederatedStrategy(Strategy):
         else:
             z = z_old
         self.z_current = z
-        self.records.append({"selected": self._round_selected, "got": got,
+        self.records.append({"selected": self._round_selected, "got": got, "work": work,
                              "beta": self.beta.copy(),
                              "lambda_norm": torch.linalg.vector_norm(self.Lam, dim=1)
                              .double().numpy()})
@@ -226,17 +230,17 @@ def _np_array(z: torch.Tensor):
 
 
 def make_client_app(method, st: FederatedSetup, *, local_epochs=10, batch_size: int | None = 10,
-                    lr: float = 0.05, dropout: Iterable[tuple[int, int]] = ()) -> ClientApp:
+                    lr: float = 0.05, faults=None) -> ClientApp:
     """A ``ClientApp`` running :func:`client_update` on node ``partition-id``'s data.
 
     Per-node state in ``Context.state``: ``"fl-state"`` (ArrayRecord with ``λ_i`` and the last
-    local model ``u_i``) and ``"fl-beta"`` (ConfigRecord with ``β_i``).  ``dropout`` lists
-    ``(round, client)`` pairs (0-based rounds) at which that client fails mid-round (raises),
-    to exercise the server's handling of lost clients.
+    local model ``u_i``) and ``"fl-beta"`` (ConfigRecord with ``β_i``).  ``faults`` maps ``(round, client)``
+    (0-based rounds) to ``"dropout"`` (the ClientApp raises mid-round: Flower returns an error
+    reply) or ``"nan"`` (it sends a NaN model), as in :func:`simulate`.
     """
     meth = as_method(method)
     E = _check_epochs(local_epochs, st.data.num_clients)
-    drops = {(int(a), int(b)) for a, b in dropout}
+    faults = check_faults(faults)
     app = ClientApp()
 
     @app.query()
@@ -249,7 +253,7 @@ def make_client_app(method, st: FederatedSetup, *, local_epochs=10, batch_size: 
     def train(msg: Message, context: Context) -> Message:
         pid = int(context.node_config["partition-id"])
         k = int(msg.content["config"]["server-round"]) - 1
-        if (k, pid) in drops:
+        if faults.get((k, pid)) == "dropout":
             raise RuntimeError(f"client {pid} dropped out in round {k}")
         z = torch.as_tensor(msg.content["arrays"]["z"].numpy(), dtype=st.dtype)
         P = z.numel()
@@ -267,6 +271,8 @@ def make_client_app(method, st: FederatedSetup, *, local_epochs=10, batch_size: 
         with torch.no_grad():
             upd = client_update(meth, st.model, z, st.clients[pid], [client_rng(st.seed, k, pid)],
                                 epochs=E[pid:pid + 1], lr=lr, batch_size=batch_size, **kw)
+        if faults.get((k, pid)) == "nan":
+            upd.U[0] = float("nan")
         arrays = {"u": _np_array(upd.U[0])}
         metrics = {"partition-id": pid, "num-examples": int(st.clients[pid].n[0]),
                    "epochs": int(upd.epochs[0]), "grad-evals": int(upd.grad_evals[0])}
@@ -308,17 +314,19 @@ def run_flower(method, data="digits", *, num_clients: int = 20, rounds: int = 10
                fraction: float = 0.25, partition="shards", model="mlp", local_epochs=10,
                batch_size: int | None = 10, lr: float = 0.05, l2: float | None = None,
                random_state=0, dtype=torch.float32, num_cpus: int = 1,
-               dropout: Iterable[tuple[int, int]] = (), verbose: bool = False
+               faults=None, verbose: bool = False
                ) -> FederatedHistory:
     """Run ``method`` through Flower's simulation engine (Ray) and return its history.
 
     Same arguments and same result as :func:`~controlml.federated.simulate` (for the same
-    ``random_state``), plus ``num_cpus`` (Ray's CPUs; one ClientApp actor per CPU) and
-    ``dropout`` (``(round, client)`` pairs that fail mid-round).  ``status`` is
-    ``"dropped_clients"`` when any client dropped out.
+    ``random_state``), plus ``num_cpus`` (Ray's CPUs; one ClientApp actor per CPU).
+    ``faults`` injects dropouts (the ClientApp fails mid-round; Flower reports an error reply
+    and the round completes with the others) and NaN updates, as in :func:`simulate`.
     """
     from flwr.simulation import run_simulation
 
+    # CPU-only runs: keep Ray's current handling of *_VISIBLE_DEVICES and skip its FutureWarning
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     meth = as_method(method)
     st = setup(data, num_clients=num_clients, partition=partition, model=model, l2=l2,
                random_state=random_state, dtype=dtype)
@@ -326,7 +334,7 @@ def run_flower(method, data="digits", *, num_clients: int = 20, rounds: int = 10
         raise ParameterError(f"num_cpus must be an int >= 1; got {num_cpus!r}")
     strategy = FederatedStrategy(meth, st, fraction=fraction)
     client_app = make_client_app(meth, st, local_epochs=local_epochs, batch_size=batch_size,
-                                 lr=lr, dropout=dropout)
+                                 lr=lr, faults=faults)
     sink: dict = {}
     server_app = make_server_app(strategy, rounds=rounds, sink=sink)
     backend_config = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0},
@@ -353,10 +361,10 @@ def _history(meth, st, strategy: FederatedStrategy, sink, rounds, wall) -> Feder
     for k, rec in enumerate(strategy.records):
         S = rec["selected"]
         sel[k, S] = True
-        for p, g in rec["got"].items():
-            epochs[k, p], gev[k, p] = g["epochs"], g["grad_evals"]
+        for p, (e, g) in rec["work"].items():
+            epochs[k, p], gev[k, p] = e, g
         down[k] = len(S) * P * nbytes
-        up[k] = len(rec["got"]) * ((2 * P + 2) if is_admm(meth) else P) * nbytes
+        up[k] = len(rec["work"]) * ((2 * P + 2) if is_admm(meth) else P) * nbytes
         if is_admm(meth):
             betas[k], lnorm[k] = rec["beta"], rec["lambda_norm"]
     ev = sink["eval"]
@@ -365,5 +373,5 @@ def _history(meth, st, strategy: FederatedStrategy, sink, rounds, wall) -> Feder
     status = ("dropped_clients" if strategy.dropped else
               "rejected_updates" if strategy.rejected else "ok")
     return FederatedHistory(meth.name, acc, loss, epochs, gev, up, down, betas, lnorm, sel,
-                            tuple(strategy.rejected + strategy.dropped),
+                            tuple(strategy.rejected), tuple(strategy.dropped),
                             strategy.z_current.double().numpy(), ev[0][0], wall, status)
