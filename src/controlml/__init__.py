@@ -10,6 +10,7 @@ Perspectives*.  One subpackage per section of the paper:
 - :mod:`controlml.attention` (Sec. 4): self-attention dynamics, leaders, exact
   sequence interpolation, the sentiment model.
 - :mod:`controlml.diffusion` (Sec. 5): heat-kernel score and backward samplers.
+- :mod:`controlml.federated` (Sec. 5): FedADMM-InSa, FedAvg/FedProx, the FL game, an attack.
 
 Subpackages are imported on first access (``controlml.node``), so
 ``import controlml`` stays light.
@@ -31,7 +32,7 @@ from .errors import (
     ParameterError,
 )
 
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "federated", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):
