@@ -28,6 +28,7 @@ from ._algorithms import (
     finite_updates,
     inexactness_sigma,
 )
+from ._attack import Reconstruction, infer_labels, psnr, reconstruct
 from ._data import FederatedData, federated_data, partition_indices
 from ._game import CriticalRewards, FLGame, NashResult, game_efforts_to_epochs
 from ._models import FLModel
@@ -40,4 +41,5 @@ __all__ = [
     "admm_aggregate", "fedavg_aggregate", "finite_updates",
     "FederatedData", "federated_data", "partition_indices", "FLModel",
     "FLGame", "NashResult", "CriticalRewards", "game_efforts_to_epochs",
+    "reconstruct", "Reconstruction", "psnr", "infer_labels",
 ]
