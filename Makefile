@@ -26,8 +26,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	@echo ">> installing the dev and docs extras"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,docs]'
+	@echo ">> installing the dev, docs and fl (Flower on Ray) extras"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,docs,fl]'
 	@touch $@
 
 venv: $(VENV)/.installed

@@ -12,6 +12,7 @@ Perspectives*.  One subpackage per section of the paper:
 - :mod:`controlml.diffusion` (Sec. 5): heat-kernel score and backward samplers.
 - :mod:`controlml.mlp` (Sec. 5): explicit narrow ReLU MLPs (exact width-2 classifiers,
   width-(d+1) approximation, norm bounds for training).
+- :mod:`controlml.federated` (Sec. 5): FedADMM-InSa, FedAvg/FedProx, the FL game, an attack.
 
 Subpackages are imported on first access (``controlml.node``), so
 ``import controlml`` stays light.
@@ -35,6 +36,7 @@ from .errors import (
 )
 
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mlp", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "federated", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):

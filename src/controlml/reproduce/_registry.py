@@ -29,6 +29,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "controlml.reproduce.experiments.sec4_sentiment",
     "controlml.reproduce.experiments.sec5_diffusion",
     "controlml.reproduce.experiments.sec5_mlp",
+    "controlml.reproduce.experiments.sec5_federated",
 )
 
 _REGISTRY: dict[str, Experiment] = {}
