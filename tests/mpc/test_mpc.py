@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from controlml.mpc import RBM, LQProblem, heat_ring, lqr, mpc, solve_ocp, turnpike
-from controlml.mpc import fit_turnpike
+from controlml.mpc import RBM, LQProblem, fit_turnpike, heat_ring, lqr, mpc, solve_ocp, turnpike
 
 
 def _cn(p, x0, u):

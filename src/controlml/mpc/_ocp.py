@@ -15,7 +15,7 @@ import scipy.sparse.linalg as spla
 from .._checks import check_int, check_option, check_positive
 from ..errors import ConvergenceError, DatasetError, ParameterError
 from ._problem import LQProblem, _Dynamics
-from ._riccati import _DENSE_LIMIT, _dense, riccati_gains, riccati_rollout
+from ._riccati import _DENSE_LIMIT, riccati_gains, riccati_rollout
 
 __all__ = ["OCPResult", "solve_ocp", "cost_gradient"]
 
