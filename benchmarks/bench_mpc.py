@@ -53,7 +53,7 @@ def _python_control_rows(quick: bool) -> list[dict]:
     from controlml.mpc import heat_ring, mpc, solve_ocp
     from controlml.mpc._problem import _Dynamics
 
-    n = 30 if quick else 100
+    n = 20 if quick else 100
     p = heat_ring(n=n)
     dt = p.dt
     Ad, Bd = _Dynamics(p).dense(None)
@@ -82,7 +82,7 @@ def _python_control_rows(quick: bool) -> list[dict]:
             "max_abs_du_adjoint_vs_riccati": float(np.max(np.abs(adj.u - ric.u))),
             "cost_pc": float(res.cost), "cost_ours": ric.cost + c0, "same_1e-6": du < 1e-6})
     # closed-loop MPC, 10 steps of 1, prediction 15
-    steps, Hp = (3, 15) if quick else (10, 15)
+    steps, Hp = (1, 15) if quick else (10, 15)
     ocp = opt.OptimalControlProblem(sys_, np.arange(Hp + 1), opt.quadratic_cost(sys_, Q, R),
                                     terminal_cost=opt.quadratic_cost(sys_, Q / 2, None))
     ctrl = ocp.create_mpc_iosystem()
@@ -150,7 +150,7 @@ def _guidance_rows(quick: bool) -> list[dict]:
         rng = np.random.default_rng(0)
         X = g.initial_evaders(rng)
         t_full, F = _best(lambda g=g, X=X: g.evader_forces(X), repeat=1 if N > 1000 else 3)
-        t_rbm, Fr = _best(lambda g=g, X=X: g.evader_forces(X, rng=rng), repeat=3)
+        t_rbm, Fr = _best(lambda g=g, X=X, rng=rng: g.evader_forces(X, rng=rng), repeat=3)
         rows.append({"case": f"guidance evader-evader forces N={N}", "full_s": t_full,
                      "rbm_s": t_rbm, "ratio": t_full / t_rbm})
     return rows
