@@ -313,7 +313,7 @@ def _guidance(ctx):
                "(red paths) to the target (green) by RBM-MPC (prediction 10, control 5 steps of "
                "0.2). Right: wall time of one evaluation of the evader-evader forces, full and "
                "RBM (batch size 2), against N.")
-    for N, (gN, r) in runs.items():
+    for N, (_, r) in runs.items():
         ctx.check(f"N = {N}: RBM-MPC drives the herd's centre to the target (distance at T, "
                   f"from {r.distance[0]:.2f})", "< 0.25", round(float(r.distance[-1]), 4),
                   r.distance[-1] < 0.25)
