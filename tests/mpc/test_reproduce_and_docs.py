@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_mpc_experiments_quick(tmp_path):
-    names = ["lqr-turnpike", "mpc-convergence", "rbm-splitting", "rbm-mpc"]
+    names = ["lqr-turnpike", "mpc-convergence", "rbm-splitting", "rbm-mpc", "guidance"]
     rep = reproduce(names, quick=True, out=tmp_path, progress=False)
     assert [r.name for r in rep.results] == names
     assert all(r.status == "passed" for r in rep.results), [
