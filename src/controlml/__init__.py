@@ -13,6 +13,7 @@ Perspectives*.  One subpackage per section of the paper:
 - :mod:`controlml.mlp` (Sec. 5): explicit narrow ReLU MLPs (exact width-2 classifiers,
   width-(d+1) approximation, norm bounds for training).
 - :mod:`controlml.federated` (Sec. 5): FedADMM-InSa, FedAvg/FedProx, the FL game, an attack.
+- :mod:`controlml.mpc` (Sec. 5): LQR, turnpike, MPC, randomized splitting and RBM-MPC.
 
 Subpackages are imported on first access (``controlml.node``), so
 ``import controlml`` stays light.
@@ -37,6 +38,7 @@ from .errors import (
 
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mlp", "datasets", "metrics", "reproduce")
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "federated", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mpc", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):

@@ -30,6 +30,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "controlml.reproduce.experiments.sec5_diffusion",
     "controlml.reproduce.experiments.sec5_mlp",
     "controlml.reproduce.experiments.sec5_federated",
+    "controlml.reproduce.experiments.sec5_mpc",
 )
 
 _REGISTRY: dict[str, Experiment] = {}
