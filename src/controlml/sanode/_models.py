@@ -103,7 +103,8 @@ class SANODE(_Field):
         :math:`d(d+3)P` scalars (10P for d = 2).
     random_state : None, int or numpy Generator
         Seeds the initialisation: rows of ``A`` ~ N(0, I), ``beta`` ~ N(0, 1/4),
-        ``b`` ~ U(-2, 2) (hyperplanes spread over the box of the data), ``W`` ~ N(0, 1/P).
+        ``b`` ~ U(-2, 2) (hyperplanes spread over the box of the data) and a small output layer
+        ``W`` ~ N(0, 1e-4/P), so training starts near the identity flow.
     dtype : torch dtype or name
         ``float32`` (default) or ``float64``.
     """
@@ -121,7 +122,7 @@ class SANODE(_Field):
         A = torch.randn(*lead, P, d, generator=gen, dtype=torch.float64)
         beta = 0.5 * torch.randn(*lead, P, generator=gen, dtype=torch.float64)
         b = 4.0 * torch.rand(*lead, P, generator=gen, dtype=torch.float64) - 2.0
-        W = torch.randn(d, P, generator=gen, dtype=torch.float64) / math.sqrt(P)
+        W = 0.01 * torch.randn(d, P, generator=gen, dtype=torch.float64) / math.sqrt(P)
         self.W = nn.Parameter(W.to(dt))
         self.A = nn.Parameter(A.to(dt))
         self.beta = nn.Parameter(beta.to(dt))
@@ -199,7 +200,7 @@ class VanillaNODE(_Field):
         K = num_pieces
         A = torch.randn(K, P, d, generator=gen, dtype=torch.float64)
         b = 4.0 * torch.rand(K, P, generator=gen, dtype=torch.float64) - 2.0
-        W = torch.randn(K, d, P, generator=gen, dtype=torch.float64) / math.sqrt(P)
+        W = 0.01 * torch.randn(K, d, P, generator=gen, dtype=torch.float64) / math.sqrt(P)
         self.W = nn.Parameter(W.to(dt))
         self.A = nn.Parameter(A.to(dt))
         self.b = nn.Parameter(b.to(dt))
