@@ -12,12 +12,26 @@ from ._fit import (
     SOLVERS,
     SANODEFit,
     check_trajectories,
+    fit_many,
     fit_sanode,
     integrate,
     predict,
     trajectory_errors,
 )
 from ._models import ACTIVATIONS, SANODE, VanillaNODE, authors_baseline
+from ._transport import (
+    DOSWELL_CONSTANT,
+    TRANSPORT_FIELDS,
+    TransportData,
+    TransportFit,
+    fit_transport,
+    initial_density,
+    relative_l1,
+    transport_data,
+    transport_field,
+    transport_reference,
+    transport_solution,
+)
 
 __all__ = [
     "SANODE",
@@ -27,6 +41,7 @@ __all__ = [
     "SOLVERS",
     "SANODEFit",
     "fit_sanode",
+    "fit_many",
     "integrate",
     "predict",
     "trajectory_errors",
@@ -37,4 +52,15 @@ __all__ = [
     "ode_data",
     "solve_system",
     "system_field",
+    "TRANSPORT_FIELDS",
+    "DOSWELL_CONSTANT",
+    "TransportData",
+    "TransportFit",
+    "transport_data",
+    "transport_field",
+    "initial_density",
+    "fit_transport",
+    "transport_solution",
+    "transport_reference",
+    "relative_l1",
 ]

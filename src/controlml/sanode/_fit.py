@@ -25,8 +25,8 @@ from ..errors import DatasetError, ParameterError
 from ._models import SANODE
 from ._torchutil import check_device, check_dtype
 
-__all__ = ["SOLVERS", "SANODEFit", "fit_sanode", "integrate", "trajectory_errors",
-           "check_trajectories"]
+__all__ = ["SOLVERS", "SANODEFit", "fit_sanode", "fit_many", "integrate", "predict",
+           "trajectory_errors", "check_trajectories"]
 
 #: ODE solvers accepted by :func:`integrate` and :func:`fit_sanode` (torchdiffeq methods).
 SOLVERS = ("euler", "rk4", "dopri5")
@@ -208,48 +208,90 @@ def fit_sanode(trajectories: Any, t: Any, *, model: nn.Module | None = None, P: 
     if model is None:
         P = check_int(P, "P", minimum=1)
         model = SANODE(d, P, random_state=random_state)
-    if not isinstance(model, nn.Module) or not hasattr(model, "barron_norm"):
-        raise ParameterError("model must be a SANODE, a VanillaNODE or an nn.Module with "
-                             f"forward(t, x), d and barron_norm(); got {type(model).__name__}")
-    if getattr(model, "d", None) != d:
-        raise DatasetError(f"trajectories have dimension {d} but model.d = "
-                           f"{getattr(model, 'd', None)}: build the model with d = {d}")
-    epochs = check_int(epochs, "epochs", minimum=1)
-    lr = check_positive(lr, "lr")
-    lam = check_nonnegative(barron_penalty, "barron_penalty")
-    check_option(solver, "solver", SOLVERS)
-    gamma = check_positive(lr_decay, "lr_decay")
-    if gamma > 1:
-        raise ParameterError(f"lr_decay must be in (0, 1]; got {lr_decay!r}")
-    dev = check_device(device)
-    dt = check_dtype(dtype) if dtype is not None else next(model.parameters()).dtype
-
+    _check_model(model, d)
+    opts = _check_options(epochs, lr, barron_penalty, solver, lr_decay, device, dtype, model)
+    dev, dt = opts["device"], opts["dtype"]
     net = copy.deepcopy(model).to(device=dev, dtype=dt)
     Xt = torch.as_tensor(X, dtype=dt, device=dev).permute(1, 0, 2).contiguous()  # (M, N, d)
     T_ = torch.as_tensor(tt, dtype=dt, device=dev)
-    x0 = Xt[0]
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 10), gamma=gamma)
+
+    def run(x0: torch.Tensor) -> torch.Tensor:
+        return integrate(net, x0, T_, solver=solver)
 
     def errors(data: np.ndarray) -> tuple[float, float, np.ndarray]:
         with torch.no_grad():
-            x0d = torch.as_tensor(data[:, 0], dtype=dt, device=dev)
-            pred = integrate(net, x0d, T_, solver=solver).permute(1, 0, 2)
+            pred = run(torch.as_tensor(data[:, 0], dtype=dt, device=dev)).permute(1, 0, 2)
         return trajectory_errors(pred.double().cpu().numpy(), data)
 
-    init_max, _, _ = errors(X)
+    init_max = errors(X)[0]
+    history, status, train_time = _optimise(net, run, Xt[0], _mse_loss(Xt, 1), opts, progress,
+                                            f"fit {type(net).__name__}")
+    tr = errors(X)
+    te = errors(Xte) if Xte is not None else (float("nan"), float("nan"), np.empty(0))
+    net = net.to("cpu")
+    return SANODEFit(net, history, tr[0], tr[1], te[0], te[1], init_max, tr[2], te[2],
+                     int(sum(p.numel() for p in net.parameters())), opts["epochs"], solver,
+                     train_time, status, str(dev))
+
+
+def _check_model(model: Any, d: int, name: str = "model") -> None:
+    if not isinstance(model, nn.Module) or not hasattr(model, "barron_norm"):
+        raise ParameterError(f"{name} must be a SANODE, a VanillaNODE or an nn.Module with "
+                             f"forward(t, x), d and barron_norm(); got {type(model).__name__}")
+    if getattr(model, "d", None) != d:
+        raise DatasetError(f"trajectories have dimension {d} but {name}.d = "
+                           f"{getattr(model, 'd', None)}: build the model with d = {d}")
+
+
+def _check_options(epochs: Any, lr: Any, barron_penalty: Any, solver: Any, lr_decay: Any,
+                   device: Any, dtype: Any, model: nn.Module) -> dict[str, Any]:
+    gamma = check_positive(lr_decay, "lr_decay")
+    if gamma > 1:
+        raise ParameterError(f"lr_decay must be in (0, 1]; got {lr_decay!r}")
+    return {
+        "epochs": check_int(epochs, "epochs", minimum=1),
+        "lr": check_positive(lr, "lr"),
+        "lam": check_nonnegative(barron_penalty, "barron_penalty"),
+        "solver": check_option(solver, "solver", SOLVERS),
+        "gamma": gamma,
+        "device": check_device(device),
+        "dtype": check_dtype(dtype) if dtype is not None else next(model.parameters()).dtype,
+    }
+
+
+def _mse_loss(Xt: torch.Tensor, groups: int) -> Any:
+    """``groups * 100 * MSE`` against ``Xt`` (M, ..., d) after the initial time.
+
+    With ``groups`` models stacked on axis 1 of ``Xt`` (M, G, N, d) and the same number of
+    trajectories each, ``groups * mean`` is the sum of the per-model mean squared errors.
+    """
+    target = Xt[1:]
+
+    def loss(pred: torch.Tensor) -> torch.Tensor:
+        return groups * 100.0 * torch.mean((pred[1:] - target) ** 2)
+
+    return loss
+
+
+def _optimise(net: nn.Module, run: Any, x0: torch.Tensor, data_loss: Any, opts: dict[str, Any],
+              progress: bool, desc: str) -> tuple[np.ndarray, str, float]:
+    """Full-batch Adam on ``data_loss(run(x0)) + lam * barron_norm``; (history, status, seconds)."""
+    epochs, lam = opts["epochs"], opts["lam"]
+    opt = torch.optim.Adam(net.parameters(), lr=opts["lr"])
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 10),
+                                            gamma=opts["gamma"])
     history = np.full(epochs, np.nan)
     status = "ok"
-    bar = range(epochs)
+    bar: Any = range(epochs)
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(bar, desc=f"fit {type(net).__name__}", leave=False)
+        bar = tqdm(bar, desc=desc, leave=False)
     start = time.perf_counter()
     for e in bar:
         opt.zero_grad(set_to_none=True)
-        pred = integrate(net, x0, T_, solver=solver)
-        loss = 100.0 * torch.mean((pred[1:] - Xt[1:]) ** 2)
+        pred = run(x0)
+        loss = data_loss(pred)
         if lam > 0:
             loss = loss + lam * net.barron_norm()
         if not torch.isfinite(loss):
@@ -259,13 +301,88 @@ def fit_sanode(trajectories: Any, t: Any, *, model: nn.Module | None = None, P: 
         opt.step()
         sched.step()
         history[e] = float(loss.detach())
-    train_time = time.perf_counter() - start
-    tr_max, tr_end, tr_curve = errors(X)
-    if Xte is not None:
-        te_max, te_end, te_curve = errors(Xte)
-    else:
-        te_max, te_end, te_curve = float("nan"), float("nan"), np.empty(0)
-    net = net.to("cpu")
-    return SANODEFit(net, history, tr_max, tr_end, te_max, te_end, init_max, tr_curve, te_curve,
-                     int(sum(p.numel() for p in net.parameters())), epochs, solver, train_time,
-                     status, str(dev))
+    return history, status, time.perf_counter() - start
+
+
+def fit_many(datasets: Any, t: Any, *, models: list[nn.Module], tests: Any = None,
+             epochs: int = 1000, lr: float = 1e-2, barron_penalty: float = 1e-4,
+             solver: str = "euler", lr_decay: float = 0.8, progress: bool = True,
+             device: Any = None, dtype: Any = None) -> list[SANODEFit]:
+    r"""Train ``models[g]`` on ``datasets[g]`` for every g at once, as one batched module.
+
+    The same as ``[fit_sanode(datasets[g], t, model=models[g], test=tests[g], ...) for g]``
+    (the loss is the sum of the models' losses, so each gets its own gradient, and Adam is
+    entry-wise), at a fraction of the cost for small models, whose training time is
+    autograd overhead.  The models must be of one kind: all :class:`SANODE` (``per_component=
+    False``, widths may differ) or all :class:`VanillaNODE` with the same pieces and ``T``.
+
+    Parameters
+    ----------
+    datasets : sequence of G arrays (N, M, d)
+        Training trajectories, the same N, M and d for every model, sampled at ``t`` (M,).
+    models : list of G models
+    tests : sequence of G arrays (N', M, d), optional
+    epochs, lr, barron_penalty, solver, lr_decay, progress, device, dtype
+        As in :func:`fit_sanode`.
+
+    Returns
+    -------
+    list of SANODEFit
+        One per model; ``train_time_s`` is the time of the joint training (shared).
+    """
+    from ._stack import StackedField
+
+    if not isinstance(models, list | tuple) or len(models) == 0:
+        raise ParameterError("models must be a non-empty list of SANODE or VanillaNODE models")
+    if not isinstance(datasets, list | tuple) or len(datasets) != len(models):
+        raise DatasetError(f"datasets must be a list with one trajectory array per model "
+                           f"({len(models)}); got {type(datasets).__name__}"
+                           f"{'' if not hasattr(datasets, '__len__') else f' of {len(datasets)}'}")
+    checked = [check_trajectories(D, t, name=f"datasets[{g}]") for g, D in enumerate(datasets)]
+    tt = checked[0][1]
+    Xs = [c[0] for c in checked]
+    if len({X.shape for X in Xs}) > 1:
+        raise DatasetError("datasets must all have the same shape (N, M, d); got "
+                           f"{[X.shape for X in Xs]}: subsample to a common N")
+    d = Xs[0].shape[2]
+    if tests is not None:
+        if len(tests) != len(models):
+            raise DatasetError(f"tests must hold one array per model ({len(models)}); got {len(tests)}")
+        Ts = [check_trajectories(D, tt, name=f"tests[{g}]", d=d)[0] for g, D in enumerate(tests)]
+    for g, m in enumerate(models):
+        _check_model(m, d, name=f"models[{g}]")
+    opts = _check_options(epochs, lr, barron_penalty, solver, lr_decay, device, dtype, models[0])
+    dev, dt = opts["device"], opts["dtype"]
+    net = StackedField([copy.deepcopy(m).to(dtype=dt) for m in models]).to(device=dev)
+    G = len(models)
+    Xt = torch.as_tensor(np.stack(Xs, 0), dtype=dt, device=dev).permute(2, 0, 1, 3).contiguous()
+    T_ = torch.as_tensor(tt, dtype=dt, device=dev)
+
+    def run(x0: torch.Tensor) -> torch.Tensor:
+        return integrate(net, x0, T_, solver=solver)
+
+    def errors(data: list[np.ndarray]) -> list[tuple[float, float, np.ndarray]]:
+        if len({D.shape[0] for D in data}) > 1:  # unequal test sizes: one model at a time
+            out = []
+            for g, D in enumerate(data):
+                x0 = torch.zeros(G, D.shape[0], d, dtype=dt, device=dev)
+                x0[g] = torch.as_tensor(D[:, 0], dtype=dt, device=dev)
+                with torch.no_grad():
+                    pred = run(x0)[:, g].permute(1, 0, 2).double().cpu().numpy()
+                out.append(trajectory_errors(pred, D))
+            return out
+        x0 = torch.as_tensor(np.stack([D[:, 0] for D in data]), dtype=dt, device=dev)
+        with torch.no_grad():
+            pred = run(x0).permute(1, 2, 0, 3).double().cpu().numpy()  # (G, N, M, d)
+        return [trajectory_errors(pred[g], D) for g, D in enumerate(data)]
+
+    init = errors(Xs)
+    history, status, train_time = _optimise(net, run, Xt[0], _mse_loss(Xt, G), opts, progress,
+                                            f"fit {G} x {net.kind.__name__}")
+    tr = errors(Xs)
+    nan = (float("nan"), float("nan"), np.empty(0))
+    te = errors(Ts) if tests is not None else [nan] * G
+    trained = net.unstack(list(models))
+    return [SANODEFit(m, history, tr[g][0], tr[g][1], te[g][0], te[g][1], init[g][0], tr[g][2],
+                      te[g][2], int(sum(p.numel() for p in m.parameters())), opts["epochs"], solver,
+                      train_time, status, str(dev)) for g, m in enumerate(trained)]
