@@ -129,13 +129,18 @@ class SANODE(_Field):
         self.b = nn.Parameter(b.to(dt))
 
     def _pre(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Pre-activations: (N, P), or (N, d, P) per component."""
+        """Pre-activations: (N, P), or (N, d, P) per component.
+
+        ``t`` is a scalar, or one time per row of ``x`` (shape (N,) or (N, 1)).
+        """
+        if torch.is_tensor(t) and t.ndim > 0:
+            t = t.reshape(-1, 1, 1) if self.per_component else t.reshape(-1, 1)
         if self.per_component:
             return torch.einsum("nd,kpd->nkp", x, self.A) + self.beta * t + self.b
         return x @ self.A.T + self.beta * t + self.b
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """f(x, t): x (N, d), t a scalar tensor; returns (N, d)."""
+        """f(x, t): x (N, d), t a scalar tensor or one time per row; returns (N, d)."""
         s = _act(self.activation, self._pre(x, t))
         if self.per_component:
             return (s * self.W).sum(-1)

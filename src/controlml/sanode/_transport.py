@@ -33,7 +33,15 @@ from torch import nn
 
 from .._checks import as_points, check_int, check_option, check_positive
 from ..errors import ConvergenceError, DatasetError, ParameterError
-from ._fit import _check_options, _optimise, check_trajectories, integrate
+from ._fit import (
+    _check_horizon,
+    _check_options,
+    _optimise,
+    _Shifted,
+    _windows,
+    check_trajectories,
+    integrate,
+)
 from ._models import SANODE
 
 __all__ = ["TRANSPORT_FIELDS", "DOSWELL_CONSTANT", "TransportData", "TransportFit",
@@ -205,8 +213,8 @@ class TransportFit:
 def fit_transport(data: Any, t: Any = None, *, model: nn.Module | None = None, P: int = 100,
                   activation: str = "sigmoid", epochs: int = 500, lr: float = 1e-2,
                   barron_penalty: float = 1e-4, z_weight: float = 10.0, solver: str = "euler",
-                  lr_decay: float = 0.8, random_state: Any = None, progress: bool = True,
-                  device: Any = None, dtype: Any = None) -> TransportFit:
+                  lr_decay: float = 0.8, horizon: int | None = None, random_state: Any = None,
+                  progress: bool = True, device: Any = None, dtype: Any = None) -> TransportFit:
     r"""Train an SA-NODE on the augmented characteristics :math:`(\dot x,\dot z)=(f_\theta,
     -\operatorname{div}f_\theta\,z)`.
 
@@ -221,8 +229,8 @@ def fit_transport(data: Any, t: Any = None, *, model: nn.Module | None = None, P
         Default ``SANODE(d, P, activation=activation)`` (sigmoid as the authors).
     z_weight : float
         Weight of the MSE on z relative to the MSE on x (the authors: 1000 / 100 = 10).
-    epochs, lr, barron_penalty, solver, lr_decay, random_state, progress, device, dtype
-        As in :func:`fit_sanode`.
+    epochs, lr, barron_penalty, solver, lr_decay, horizon, random_state, progress, device, dtype
+        As in :func:`fit_sanode` (``horizon``: multiple shooting on windows of that many steps).
 
     Returns
     -------
@@ -248,6 +256,7 @@ def fit_transport(data: Any, t: Any = None, *, model: nn.Module | None = None, P
                            f"{getattr(model, 'd', None)}")
     zw = check_positive(z_weight, "z_weight")
     opts = _check_options(epochs, lr, barron_penalty, solver, lr_decay, device, dtype, model)
+    k = _check_horizon(horizon, tt, model)
     dev, dt = opts["device"], opts["dtype"]
     net = _Augmented(copy.deepcopy(model).to(device=dev, dtype=dt))
     Xt = torch.as_tensor(X, dtype=dt, device=dev).permute(1, 0, 2).contiguous()
@@ -256,9 +265,11 @@ def fit_transport(data: Any, t: Any = None, *, model: nn.Module | None = None, P
     def run(x0: torch.Tensor) -> torch.Tensor:
         return integrate(net, x0, T_, solver=solver)
 
-    def loss(pred: torch.Tensor) -> torch.Tensor:
-        e = (pred[1:] - Xt[1:]) ** 2
-        return 100.0 * e[..., :d].mean() + 100.0 * zw * e[..., d].mean()
+    def make_loss(target: torch.Tensor) -> Callable:
+        def loss(pred: torch.Tensor) -> torch.Tensor:
+            e = (pred[1:] - target[1:]) ** 2
+            return 100.0 * e[..., :d].mean() + 100.0 * zw * e[..., d].mean()
+        return loss
 
     def errors() -> tuple[float, float]:
         with torch.no_grad():
@@ -266,7 +277,18 @@ def fit_transport(data: Any, t: Any = None, *, model: nn.Module | None = None, P
         return (float(e[..., :d].norm(dim=-1).mean(1).max()), float(e[..., d].abs().mean(1).max()))
 
     ix, iz = errors()
-    history, status, secs = _optimise(net, run, Xt[0], loss, opts, progress, "fit transport")
+    if k is None:
+        history, status, secs = _optimise(net, run, Xt[0], make_loss(Xt), opts, progress,
+                                          "fit transport")
+    else:
+        x0w, t0w, sw, target = _windows(Xt, tt, k)
+        shifted = _Shifted(net, t0w)
+
+        def run_w(x0: torch.Tensor) -> torch.Tensor:
+            return integrate(shifted, x0, sw, solver=solver)
+
+        history, status, secs = _optimise(net, run_w, x0w, make_loss(target), opts, progress,
+                                          "fit transport")
     x_err, z_err = errors()
     return TransportFit(net.model.to("cpu"), history, x_err, z_err, ix, iz, secs, status)
 
