@@ -170,3 +170,49 @@ def test_bad_data_arguments():
         ode_data("lorenz")
     with pytest.raises(ParameterError, match="train_fraction"):
         ode_data("pendulum", train_fraction=1.0)
+
+
+def test_fit_many_equals_separate_fits():
+    from controlml.sanode import SYSTEMS, fit_many
+
+    Ds = [ode_data(s, n_grid=4, num_times=11, T=1.0, random_state=0) for s in SYSTEMS]
+    ms = [SANODE(2, p, random_state=i, dtype=torch.float64) for i, p in enumerate([5, 9, 9, 3])]
+    fs = fit_many([D.train for D in Ds], Ds[0].t, models=ms, tests=[D.test for D in Ds],
+                  epochs=15, progress=False)
+    for D, m, f in zip(Ds, ms, fs, strict=True):
+        g = fit_sanode(D.train, D.t, model=m, test=D.test, epochs=15, progress=False)
+        assert f.test_max_error == pytest.approx(g.test_max_error, rel=1e-10)
+        for p, q in zip(f.model.parameters(), g.model.parameters(), strict=True):
+            assert torch.allclose(p, q, atol=1e-12)
+    vs = [VanillaNODE(2, 3, 2, T=1.0, random_state=i, dtype=torch.float64) for i in range(2)]
+    fv = fit_many([Ds[0].train, Ds[1].train], Ds[0].t, models=vs, epochs=5, progress=False)
+    gv = fit_sanode(Ds[1].train, Ds[0].t, model=vs[1], epochs=5, progress=False)
+    assert fv[1].train_max_error == pytest.approx(gv.train_max_error, rel=1e-10)
+    with pytest.raises(ParameterError, match="one kind"):
+        fit_many([Ds[0].train] * 2, Ds[0].t, models=[ms[0], vs[0]], epochs=1, progress=False)
+
+
+def test_per_row_times_equal_scalar_times():
+    m = SANODE(2, 6, per_component=True, random_state=0, dtype=torch.float64)
+    x = torch.randn(4, 2, dtype=torch.float64)
+    t = torch.tensor([0.0, 1.0, 2.0, 3.0], dtype=torch.float64)
+    rows = m(t[:, None], x)
+    for i in range(4):
+        assert torch.allclose(rows[i], m.field(x[i:i + 1], float(t[i]))[0], atol=1e-14)
+    assert torch.allclose(m.divergence(x, t[:, None]),
+                          torch.stack([m.divergence(x[i:i + 1], float(t[i]))[0] for i in range(4)]))
+
+
+def test_multiple_shooting_horizon_trains_and_checks_its_input():
+    D = ode_data("linear_nonaut", n_grid=6, num_times=26, T=2.5, random_state=0)
+    m = SANODE(2, 20, random_state=0, dtype=torch.float64)
+    fit = fit_sanode(D.train, D.t, model=m, epochs=100, lr=2e-2, horizon=3, progress=False)
+    assert fit.train_max_error < fit.initial_train_max_error / 5
+    with pytest.raises(ParameterError, match="horizon needs an SA-NODE"):
+        fit_sanode(D.train, D.t, model=VanillaNODE(2, 3, 2), epochs=1, horizon=2, progress=False)
+    t = D.t.copy()
+    t[3] += 0.01
+    with pytest.raises(DatasetError, match="equispaced"):
+        fit_sanode(D.train, t, model=m, epochs=1, horizon=2, progress=False)
+    with pytest.raises(ParameterError, match="horizon must be <"):
+        fit_sanode(D.train, D.t, model=m, epochs=1, horizon=26, progress=False)
