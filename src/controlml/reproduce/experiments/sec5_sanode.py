@@ -185,8 +185,8 @@ def _sa_node_transport(ctx):
         transport_solution,
     )
 
-    times = ctx.size([0.5, 1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 3.0, 5.0])
-    n_grid = ctx.size(101, 41)
+    times = ctx.size([1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 3.0, 5.0])
+    n_grid = ctx.size(81, 41)
     for k, field in enumerate(ctx.iterate(("sin", "doswell"), "fields")):
         D = transport_data(field, spacing=ctx.size(_TR["spacing"], 1.25), num_times=51)
         fit = fit_transport(D, P=ctx.size(_TR["P"], 40), epochs=ctx.size(_TR["epochs"], 80),
