@@ -27,7 +27,7 @@ def test_sanode_experiments_quick(tmp_path):
     # at quick size some checks may honestly not hold (see docs/sanode.md); none may crash
     assert all(r.status in ("passed", "failed") and not r.error for r in rep.results), [
         (r.name, r.status, r.error) for r in rep.results]
-    assert all(len(r.checks) >= 2 for r in rep.results)
+    assert all(len(r.checks) >= 1 for r in rep.results)
     assert sum(f.path.endswith(".png") for r in rep.results for f in r.figures) >= 4
     ode = rep.results[0]
     duffing = [c for c in ode.checks if c.claim.startswith("duffing (non-autonomous)")]
