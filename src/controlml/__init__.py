@@ -14,6 +14,7 @@ Perspectives*.  One subpackage per section of the paper:
   width-(d+1) approximation, norm bounds for training).
 - :mod:`controlml.federated` (Sec. 5): FedADMM-InSa, FedAvg/FedProx, the FL game, an attack.
 - :mod:`controlml.mpc` (Sec. 5): LQR, turnpike, MPC, randomized splitting and RBM-MPC.
+- :mod:`controlml.sanode` (Sec. 5): semi-autonomous neural ODEs (5.2).
 
 Subpackages are imported on first access (``controlml.node``), so
 ``import controlml`` stays light.
@@ -39,6 +40,7 @@ from .errors import (
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mlp", "datasets", "metrics", "reproduce")
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "federated", "datasets", "metrics", "reproduce")
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mpc", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "sanode", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):

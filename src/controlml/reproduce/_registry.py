@@ -31,6 +31,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "controlml.reproduce.experiments.sec5_mlp",
     "controlml.reproduce.experiments.sec5_federated",
     "controlml.reproduce.experiments.sec5_mpc",
+    "controlml.reproduce.experiments.sec5_sanode",
 )
 
 _REGISTRY: dict[str, Experiment] = {}
