@@ -10,6 +10,7 @@ Perspectives*.  One subpackage per section of the paper:
 - :mod:`controlml.attention` (Sec. 4): self-attention dynamics, leaders, exact
   sequence interpolation, the sentiment model.
 - :mod:`controlml.diffusion` (Sec. 5): heat-kernel score and backward samplers.
+- :mod:`controlml.hyco` (Sec. 5): hybrid cooperative learning, physics-only and PINN baselines.
 
 Subpackages are imported on first access (``controlml.node``), so
 ``import controlml`` stays light.
@@ -31,7 +32,7 @@ from .errors import (
     ParameterError,
 )
 
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "hyco", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):

@@ -26,6 +26,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "controlml.reproduce.experiments.sec4_attention",
     "controlml.reproduce.experiments.sec4_sentiment",
     "controlml.reproduce.experiments.sec5_diffusion",
+    "controlml.reproduce.experiments.sec5_hyco",
 )
 
 _REGISTRY: dict[str, Experiment] = {}
