@@ -62,6 +62,8 @@ class Heat2D(torch.nn.Module):
     true_params : array (6,) or None, default ``HEAT_TRUTH``
         For :meth:`param_error`: the authors' metric
         :math:`\\|A - A^*\\|/\\|A^*\\| + \\|c - c^*\\|/\\|c^*\\|`.
+    u0 : callable ``u0(x, y)`` on tensors, optional
+        Initial condition (default: the authors' two Gaussians).
 
     Attributes
     ----------
@@ -74,7 +76,7 @@ class Heat2D(torch.nn.Module):
     input_dim = 3
 
     def __init__(self, phi0: Any = HEAT_INIT, *, n: int = 18, steps: int = 50, T: float = 1.0,
-                 true_params: Any = HEAT_TRUTH) -> None:
+                 true_params: Any = HEAT_TRUTH, u0: Callable | None = None) -> None:
         super().__init__()
         self.n = check_int(n, "n", minimum=3)
         self.steps = check_int(steps, "steps", minimum=1)
@@ -82,6 +84,9 @@ class Heat2D(torch.nn.Module):
         phi0 = as_vector(phi0, "phi0", size=6)
         self.true_params = None if true_params is None else as_vector(true_params, "true_params",
                                                                      size=6)
+        if u0 is not None and not callable(u0):
+            raise ParameterError(f"u0 must be a callable u0(x, y); got {type(u0).__name__}")
+        self.initial = heat_initial if u0 is None else u0
         self.phi = torch.nn.Parameter(torch.as_tensor(phi0, dtype=torch.float64).clone())
         self.h = 2 * _L / (self.n - 1)
         self.dt = self.T / self.steps
@@ -116,14 +121,15 @@ class Heat2D(torch.nn.Module):
             fid.append(g)
             sign.append(-np.ones(g.size))
         m = int(interior.sum())
-        rows.append(np.arange(m)); cols.append(np.arange(m))
+        rows.append(np.arange(m))
+        cols.append(np.arange(m))
         self.pattern = SparsePattern(np.concatenate(rows), np.concatenate(cols), m)
         self._fid = torch.as_tensor(np.concatenate(fid))
         self._sign = torch.as_tensor(np.concatenate(sign)) * (self.dt / self.h ** 2)
         self._faces = torch.as_tensor(faces)
         self._eye = torch.ones(m, dtype=torch.float64)
         self._interior = torch.as_tensor(np.flatnonzero(interior))
-        u0 = heat_initial(self._gx, self._gy)
+        u0 = self.initial(self._gx, self._gy).to(torch.float64)
         self._u0 = u0.reshape(n, n)
         self._u0_in = u0[self._interior]
 
@@ -183,7 +189,7 @@ class Heat2D(torch.nn.Module):
         P = -_L + 2 * _L * torch.rand(ni, 2, generator=generator, dtype=torch.float64)
         init = torch.cat([P, torch.zeros(ni, 1, dtype=torch.float64)], 1)
         g = torch.cat([torch.zeros(side.shape[0], dtype=torch.float64),
-                       heat_initial(P[:, 0], P[:, 1])])
+                       self.initial(P[:, 0], P[:, 1])])
         return torch.cat([side, init]), g
 
     def pde_residual(self, u: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor,
