@@ -16,6 +16,7 @@ One torch thread throughout, so the ratios compare code, not core counts.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -64,6 +65,11 @@ def _fitters(quick: bool) -> list[dict]:
     return rows
 
 
+def _fwd_bwd(m, X: torch.Tensor, dense: bool) -> None:
+    m.phi.grad = None
+    m.interpolate(m.solve(dense=dense), X).sum().backward()
+
+
 def _solver(quick: bool) -> list[dict]:
     from controlml.hyco import Helmholtz2D
 
@@ -73,28 +79,8 @@ def _solver(quick: bool) -> list[dict]:
     for n in ns:
         m = Helmholtz2D([2.0, 0.5, 0.5, 2.0, 0.5, 0.5], n=n)
 
-        def sparse():
-            m.phi.grad = None
-            m(X).sum().backward()
-
-        t_sp = _best(sparse)
-        t_dense = None
-        if n <= 64:
-            A = m.pattern
-
-            def dense():
-                phi = m.phi
-                from controlml.hyco._helmholtz import helmholtz_eta, helmholtz_kappa
-
-                kap = helmholtz_kappa(phi, m._cx, m._cy)
-                et = helmholtz_eta(phi, m._cx, m._cy)
-                vals = A.assemble(kap[m._eid] * m._K + et[m._eid] * m._M)
-                u = torch.linalg.solve(A.dense(vals), m._F)
-                U = torch.zeros((n + 1) ** 2, dtype=u.dtype).index_put((m._interior,), u)
-                m.phi.grad = None
-                m.interpolate(U.reshape(n + 1, n + 1), X).sum().backward()
-
-            t_dense = _best(dense)
+        t_sp = _best(functools.partial(_fwd_bwd, m, X, False))
+        t_dense = _best(functools.partial(_fwd_bwd, m, X, True)) if n <= 64 else None
         sizes.append(m.pattern.n)
         times.append(t_sp)
         rows.append({"case": "helmholtz solver fwd+bwd", "mesh": f"{n}x{n}",

@@ -8,8 +8,8 @@ import torch
 
 from controlml.errors import DatasetError, ParameterError
 from controlml.hyco import (
-    FitResult,
     HELMHOLTZ_TRUTH,
+    FitResult,
     Helmholtz2D,
     Synthetic,
     game_costs,

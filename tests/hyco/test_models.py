@@ -132,3 +132,16 @@ def test_synthetic_shapes_and_options():
         Synthetic(2, (8, 4))
     with pytest.raises(ParameterError, match="activation"):
         Synthetic(2, (8,), activation="sigmoid")
+
+
+def test_helmholtz_sparse_lu_and_its_adjoint_match_a_dense_solve():
+    m = Helmholtz2D([2.0, 0.3, -0.4, 1.5, 0.7, 0.2], n=12)
+    X = torch.rand(30, 2, dtype=torch.float64) * 6 - 3
+    grads = []
+    for dense in (False, True):
+        m.phi.grad = None
+        out = m.interpolate(m.solve(dense=dense), X)
+        out.pow(2).sum().backward()
+        grads.append((out.detach(), m.phi.grad.clone()))
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-12)
+    assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-9, atol=1e-12)

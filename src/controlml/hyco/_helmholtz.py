@@ -161,14 +161,25 @@ class Helmholtz2D(torch.nn.Module):
         phi = self.phi if phi is None else phi
         return helmholtz_eta(phi, X[:, 0], X[:, 1])
 
-    def solve(self, phi: torch.Tensor | None = None) -> torch.Tensor:
-        """Nodal solution ``(n+1, n+1)`` (index ``[i, j]`` at ``(x_i, y_j)``), zero on the boundary."""
+    def assemble(self, phi: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stiffness + mass values ``(nnz,)`` on :attr:`pattern` and the load vector, interior dofs."""
         phi = self.phi if phi is None else phi
         kap = helmholtz_kappa(phi, self._cx, self._cy)
         et = helmholtz_eta(phi, self._cx, self._cy)
         entries = kap[self._eid] * self._K + et[self._eid] * self._M
-        values = self.pattern.assemble(entries)
-        u_in = sparse_solve(values, self._F, self.pattern)
+        return self.pattern.assemble(entries), self._F
+
+    def solve(self, phi: torch.Tensor | None = None, *, dense: bool = False) -> torch.Tensor:
+        """Nodal solution ``(n+1, n+1)`` (index ``[i, j]`` at ``(x_i, y_j)``), zero on the boundary.
+
+        ``dense=True`` solves the same system with ``torch.linalg.solve`` (small meshes only:
+        a check and a benchmark baseline).
+        """
+        values, F = self.assemble(phi)
+        if dense:
+            u_in = torch.linalg.solve(self.pattern.dense(values), F)
+        else:
+            u_in = sparse_solve(values, F, self.pattern)
         U = torch.zeros((self.n + 1) ** 2, dtype=u_in.dtype)
         U = U.index_put((self._interior,), u_in)
         return U.reshape(self.n + 1, self.n + 1)
