@@ -153,7 +153,7 @@ def _hyco_helmholtz(ctx):
     seeds = ctx.size(5, 1)
     noises = ctx.size((0.0, 0.1, 0.2), (0.0,))
     widths = ctx.size(HELMHOLTZ["widths"], (64, 64))
-    n_pinn = ctx.size(100, 50)
+    n_pinn = ctx.size(64, 50)
     kw = dict(epochs=epochs, widths=widths, n_interior=n_pinn, n_boundary=n_pinn)
     jobs = [(nz, [ctx.seed, 100 + k], kw) for k, nz in enumerate(nz for nz in noises
                                                                    for _ in range(seeds))]
