@@ -37,7 +37,7 @@ def _fitters(quick: bool) -> list[dict]:
     from controlml.reproduce.experiments.sec5_hyco import run_helmholtz_case
 
     epochs = 40 if quick else 1288
-    seeds = 1 if quick else 3
+    seeds = 1 if quick else 2
     n_pinn = 50 if quick else 400
     widths = (64, 64) if quick else (256, 256)
     per: dict[str, list[float]] = {}
