@@ -15,6 +15,7 @@ Perspectives*.  One subpackage per section of the paper:
 - :mod:`controlml.federated` (Sec. 5): FedADMM-InSa, FedAvg/FedProx, the FL game, an attack.
 - :mod:`controlml.mpc` (Sec. 5): LQR, turnpike, MPC, randomized splitting and RBM-MPC.
 - :mod:`controlml.sanode` (Sec. 5): semi-autonomous neural ODEs (5.2).
+- :mod:`controlml.hyco` (Sec. 5): hybrid cooperative learning, physics-only and PINN baselines.
 
 Subpackages are imported on first access (``controlml.node``), so
 ``import controlml`` stays light.
@@ -41,6 +42,7 @@ _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mlp", "datasets", 
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "federated", "datasets", "metrics", "reproduce")
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mpc", "datasets", "metrics", "reproduce")
 _SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "sanode", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "hyco", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):

@@ -32,6 +32,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "controlml.reproduce.experiments.sec5_federated",
     "controlml.reproduce.experiments.sec5_mpc",
     "controlml.reproduce.experiments.sec5_sanode",
+    "controlml.reproduce.experiments.sec5_hyco",
 )
 
 _REGISTRY: dict[str, Experiment] = {}
