@@ -38,11 +38,8 @@ from .errors import (
     ParameterError,
 )
 
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mlp", "datasets", "metrics", "reproduce")
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "federated", "datasets", "metrics", "reproduce")
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mpc", "datasets", "metrics", "reproduce")
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "sanode", "datasets", "metrics", "reproduce")
-_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "hyco", "datasets", "metrics", "reproduce")
+_SUBPACKAGES = ("shallow", "node", "attention", "diffusion", "mlp", "federated", "mpc", "sanode",
+                "hyco", "datasets", "metrics", "reproduce")
 
 
 def __getattr__(name: str):
