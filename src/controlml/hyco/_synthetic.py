@@ -43,6 +43,8 @@ class Synthetic(torch.nn.Module):
     dtype : torch.dtype, default torch.float32
     random_state : None, int or numpy Generator
 
+    Notes
+    -----
     Shapes: ``forward(X)`` takes ``(N, d)`` and returns ``(N,)``.
     """
 
