@@ -51,12 +51,12 @@ def _python_control_rows(quick: bool) -> list[dict]:
     except ImportError:
         return [{"case": "python-control", "status": "skipped: pip install control"}]
     from controlml.mpc import heat_ring, mpc, solve_ocp
-    from controlml.mpc._problem import _Dynamics
+    from controlml.mpc import Dynamics
 
     n = 20 if quick else 100
     p = heat_ring(n=n)
     dt = p.dt
-    Ad, Bd = _Dynamics(p).dense(None)
+    Ad, Bd = Dynamics(p).dense(None)
     Q = p.Q.toarray() * dt
     R = p.R * dt
     sys_ = ct.ss(Ad, Bd, np.eye(n), 0, dt=1, outputs=[f"x[{i}]" for i in range(n)])
@@ -112,18 +112,18 @@ def _python_control_rows(quick: bool) -> list[dict]:
 
 def _rbm_3d_rows(quick: bool) -> list[dict]:
     from controlml.mpc import RBM, heat3d, mpc
-    from controlml.mpc._problem import _Dynamics
+    from controlml.mpc import Dynamics
 
     n = 8 if quick else 16
     p = heat3d(n=n, random_state=0)
     kw = dict(prediction_horizon=0.5, control_horizon=0.125, solver="adjoint", progress=False,
               rtol=1e-8)
-    dyn = _Dynamics(p)
+    dyn = Dynamics(p)
     t0 = time.perf_counter()
-    full = mpc(p, _dyn=dyn, **kw)
+    full = mpc(p, dynamics=dyn, **kw)
     t_full = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rbm = mpc(p, rbm=RBM("one-part", p.dt), random_state=1, _dyn=dyn, **kw)
+    rbm = mpc(p, rbm=RBM("one-part", p.dt), random_state=1, dynamics=dyn, **kw)
     t_rbm = time.perf_counter() - t0
     lu_full = dyn._lu[None]
     lus = [v for k, v in dyn._lu.items() if k is not None]

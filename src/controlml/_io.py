@@ -152,7 +152,7 @@ def load_checkpoint_file(path: str | os.PathLike, fmt: str, *, what: str,
         meta = json.loads(header["meta"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ParameterError(f"{str(path)!r}: the {what} checkpoint's metadata is missing or is "
-                             f"not JSON ({type(exc).__name__}); the file is damaged: write it "
+                             f"not valid JSON ({type(exc).__name__}); the file is damaged: write it "
                              "again with the checkpoint writer") from exc
     if not isinstance(meta, dict):
         raise ParameterError(f"{str(path)!r}: the {what} checkpoint's metadata must be a JSON "

@@ -34,7 +34,9 @@ def check_dtype(dtype: Any, name: str = "dtype") -> torch.dtype:
 
 
 def check_device(device: Any, name: str = "device") -> torch.device:
-    """Accept "cpu", "cuda", "cuda:k" or a torch.device; CUDA must be available."""
+    """Accept None (the CPU), "cpu", "cuda", "cuda:k" or a torch.device; CUDA must be available."""
+    if device is None:
+        return torch.device("cpu")
     try:
         dev = torch.device(device)
     except (TypeError, RuntimeError) as exc:

@@ -165,7 +165,7 @@ def test_checkpoint_with_broken_metadata_is_named(tmp_path):
 
     path = tmp_path / "m.safetensors"
     path.write_bytes(save({"w": torch.zeros(2)}, metadata={"format": "fmt", "meta": "{not json"}))
-    with pytest.raises(ParameterError, match="not JSON") as exc:
+    with pytest.raises(ParameterError, match="not valid JSON") as exc:
         load_checkpoint_file(path, "fmt", what="test")
     assert str(path) in str(exc.value)
     save_checkpoint_file(path, "fmt", {"w": torch.zeros(2)}, {"a": 1})

@@ -70,10 +70,8 @@ ALLOWED: set[str] = {
     "controlml.reproduce.ExperimentResult",
     "controlml.reproduce.Report",
     "controlml.reproduce.format_value",
-    "controlml.reproduce.reproduce",
     "controlml.reproduce.run_experiments",
     "controlml.reproduce.select",
-    "controlml.reproduce.write_report",
 }
 
 

@@ -5,13 +5,14 @@ from ._examples import heat1d, heat3d, heat_ring, link_laplacian
 from ._guidance import GuidanceModel, GuidanceResult
 from ._mpc import MPCResult, mpc
 from ._ocp import OCPResult, cost_gradient, solve_ocp, steady_state
-from ._problem import LQProblem
+from ._problem import Dynamics, LQProblem
 from ._riccati import LQRResult, lqr, uncontrollable_modes
 from ._splitting import SplittingResult, SplittingStudy, randomized_splitting, splitting_study
 from ._turnpike import TurnpikeResult, fit_turnpike, turnpike
 
 __all__ = [
     "LQProblem",
+    "Dynamics",
     "LQRResult",
     "lqr",
     "uncontrollable_modes",

@@ -12,7 +12,7 @@ from .._checks import check_option, check_positive, check_random_state
 from ..errors import ParameterError
 from ._batches import RBM, draw_keys
 from ._ocp import _check_method, _solve_adjoint
-from ._problem import LQProblem, _Dynamics
+from ._problem import LQProblem, Dynamics
 from ._riccati import riccati_gains, riccati_rollout
 
 __all__ = ["MPCResult", "mpc"]
@@ -60,7 +60,7 @@ def _steps(value: float, dt: float, name: str) -> int:
 def mpc(problem: LQProblem, *, prediction_horizon: float, control_horizon: float,
         solver: str = "riccati", rbm: RBM | None = None, random_state: Any = None,
         progress: bool = True, rtol: float = 1e-10, max_iter: int = 1000,
-        _dyn: _Dynamics | None = None) -> MPCResult:
+        dynamics: Dynamics | None = None) -> MPCResult:
     """Receding-horizon control of ``problem`` on [0, T].
 
     At t_k (k = 0, tau, 2 tau, ...) solve the problem on [t_k, min(t_k + T_p, T)] from the
@@ -101,7 +101,7 @@ def mpc(problem: LQProblem, *, prediction_horizon: float, control_horizon: float
         s = rbm.steps_per_batch(p.dt)
     rng = check_random_state(random_state)
     K = p.K
-    dyn = _dyn if _dyn is not None else _Dynamics(p)
+    dyn = dynamics if dynamics is not None else Dynamics(p)
     x = np.empty((K + 1, p.n))
     u = np.empty((K, p.m))
     x[0] = p.x0

@@ -14,7 +14,7 @@ import scipy.sparse.linalg as spla
 
 from .._checks import check_int, check_option, check_positive
 from ..errors import ConvergenceError, DatasetError, ParameterError
-from ._problem import LQProblem, _Dynamics
+from ._problem import LQProblem, Dynamics
 from ._riccati import _DENSE_LIMIT, riccati_gains, riccati_rollout
 
 __all__ = ["OCPResult", "solve_ocp", "cost_gradient"]
@@ -45,7 +45,7 @@ class OCPResult:
     status: str
 
 
-def _gradient(dyn: _Dynamics, keys: Sequence[Any], x0: np.ndarray, u: np.ndarray, *,
+def _gradient(dyn: Dynamics, keys: Sequence[Any], x0: np.ndarray, u: np.ndarray, *,
               affine: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of J at u (K, m) by the discrete adjoint; returns (grad (K, m), x (K+1, n)).
 
@@ -76,12 +76,12 @@ def cost_gradient(problem: LQProblem, u: np.ndarray) -> tuple[float, np.ndarray]
     u = np.asarray(u, dtype=np.float64)
     if u.shape != (p.K, p.m):
         raise DatasetError(f"u must have shape (K, m) = ({p.K}, {p.m}); got {u.shape}")
-    dyn = _Dynamics(p)
+    dyn = Dynamics(p)
     g, x = _gradient(dyn, [None] * p.K, p.x0, u)
     return p.cost(x, u), g
 
 
-def _solve_adjoint(dyn: _Dynamics, keys: Sequence[Any], x0: np.ndarray, *, rtol: float,
+def _solve_adjoint(dyn: Dynamics, keys: Sequence[Any], x0: np.ndarray, *, rtol: float,
                    max_iter: int, u_init: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, int, float, str]:
     """Minimise the quadratic J(u) = u^T H u + 2 b^T u + c by CG on H u = -b.
@@ -132,7 +132,7 @@ def _solve_adjoint(dyn: _Dynamics, keys: Sequence[Any], x0: np.ndarray, *, rtol:
     return u, x, count[0], res, "ok" if info == 0 else "max_iter"
 
 
-def _solve_riccati(dyn: _Dynamics, keys: Sequence[Any], x0: np.ndarray
+def _solve_riccati(dyn: Dynamics, keys: Sequence[Any], x0: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     gains, ff = riccati_gains(dyn, keys)
     return riccati_rollout(dyn, keys, gains, ff, x0)
@@ -147,7 +147,7 @@ def _check_method(method: str, n: int) -> None:
 
 def solve_ocp(problem: LQProblem, method: str = "riccati", *, rtol: float = 1e-10,
               max_iter: int = 1000, u_init: Any = None, _keys: Sequence[Any] | None = None,
-              _dyn: _Dynamics | None = None) -> OCPResult:
+              dynamics: Dynamics | None = None) -> OCPResult:
     """Solve the discretised finite-horizon LQ problem on [0, T].
 
     ``method="riccati"``: the time-varying discrete Riccati recursion (dense, exact, O(K n^3)).
@@ -175,7 +175,7 @@ def solve_ocp(problem: LQProblem, method: str = "riccati", *, rtol: float = 1e-1
         if u_init.shape != (problem.K, problem.m):
             raise DatasetError(f"u_init must have shape (K, m) = ({problem.K}, {problem.m}); "
                                f"got {u_init.shape}")
-    dyn = _dyn if _dyn is not None else _Dynamics(problem)
+    dyn = dynamics if dynamics is not None else Dynamics(problem)
     keys = [None] * problem.K if _keys is None else _keys
     t0 = _time.perf_counter()
     if method == "riccati":

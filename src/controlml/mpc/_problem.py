@@ -273,11 +273,19 @@ class LQProblem:
         return float(wx @ lx + wu * lu.sum() + dx[-1] @ QTdx)
 
 
-class _Dynamics:
+class Dynamics:
     """The time stepping E x_{k+1} = F x_k + G u_k of a problem, for any operator A_op.
 
     Operators are cached by key (``None``: the full A; a tuple: a batch of parts), with
-    the sparse LU factorisation of E (continuous time) computed once per operator.
+    the sparse LU factorisation of E (continuous time) computed once per operator.  Pass
+    one instance as ``dynamics=`` to :func:`mpc`, :func:`solve_ocp` or
+    :func:`randomized_splitting` to share those factorisations across calls on the
+    same problem.
+
+    Parameters
+    ----------
+    problem : LQProblem
+        The problem whose time stepping is cached (state dimension n).
     """
 
     def __init__(self, problem: LQProblem):
@@ -293,9 +301,9 @@ class _Dynamics:
         self.GT = self.G.T.tocsr() if sp.issparse(self.G) else np.ascontiguousarray(self.G.T)
         self.register(None, problem.A)
 
-    def with_problem(self, problem: LQProblem) -> _Dynamics:
+    def with_problem(self, problem: LQProblem) -> Dynamics:
         """A view on the same operators and factors, with another problem's cost."""
-        d = object.__new__(_Dynamics)
+        d = object.__new__(Dynamics)
         d.__dict__.update(self.__dict__)
         d.p = problem
         return d

@@ -11,7 +11,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from ..errors import ConvergenceError, DatasetError, ParameterError
-from ._problem import LQProblem, _Dynamics
+from ._problem import LQProblem, Dynamics
 
 __all__ = ["LQRResult", "lqr", "uncontrollable_modes"]
 
@@ -96,7 +96,7 @@ def lqr(problem: LQProblem, *, discretized: bool = False) -> LQRResult:
     A, B, Q, R = _dense(p.A), _dense(p.B), _dense(p.Q), p.R
     time = p.time
     if discretized and p.time == "continuous":
-        dyn = _Dynamics(p)
+        dyn = Dynamics(p)
         A, B = dyn.dense(None)
         Q, R = p.dt * Q, p.dt * R
         time = "discrete"
@@ -134,7 +134,7 @@ def lqr(problem: LQProblem, *, discretized: bool = False) -> LQRResult:
     return LQRResult(P, K, cost, lam, rate, time)
 
 
-def riccati_gains(dyn: _Dynamics, keys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+def riccati_gains(dyn: Dynamics, keys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Backward recursion of the time-varying discrete Riccati equation with affine terms.
 
     With stage cost wx_k l(x_k) + wu m(u_k) and dynamics x_{k+1} = A_k x_k + B_k u_k
@@ -172,7 +172,7 @@ def riccati_gains(dyn: _Dynamics, keys: Sequence[Any]) -> tuple[np.ndarray, np.n
     return gains, ff
 
 
-def riccati_rollout(dyn: _Dynamics, keys: Sequence[Any], gains: np.ndarray, ff: np.ndarray,
+def riccati_rollout(dyn: Dynamics, keys: Sequence[Any], gains: np.ndarray, ff: np.ndarray,
                     x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Closed-loop states (K+1, n) and controls (K, m) of u_k = -K_k x_k - f_k."""
     K = len(keys)

@@ -12,7 +12,7 @@ from .._checks import check_int, check_random_state
 from ..errors import ParameterError
 from ._batches import RBM, draw_keys
 from ._ocp import OCPResult, solve_ocp
-from ._problem import LQProblem, _Dynamics
+from ._problem import LQProblem, Dynamics
 
 __all__ = ["SplittingResult", "randomized_splitting", "SplittingStudy", "splitting_study"]
 
@@ -45,7 +45,7 @@ def _need_parts(problem: LQProblem) -> None:
 
 def randomized_splitting(problem: LQProblem, *, h: float, batches: Any = "one-part",
                          pi: Any = None, random_state: Any = None, method: str = "riccati",
-                         _dyn: _Dynamics | None = None) -> SplittingResult:
+                         dynamics: Dynamics | None = None) -> SplittingResult:
     """Solve the LQ problem with the randomly split dynamics (Veldman & Zuazua 2022).
 
     On every interval of length h (floor(h/dt) steps) a subset omega_k is drawn and the
@@ -64,11 +64,11 @@ def randomized_splitting(problem: LQProblem, *, h: float, batches: Any = "one-pa
     rule = rbm.rule(len(problem.parts))
     s = rbm.steps_per_batch(problem.dt)
     rng = check_random_state(random_state)
-    dyn = _dyn if _dyn is not None else _Dynamics(problem)
+    dyn = dynamics if dynamics is not None else Dynamics(problem)
     keys = draw_keys(rule, s, problem.K, rng)
     for om in set(keys):
         dyn.register_batch(rule, om)
-    sol = solve_ocp(problem, method, _keys=keys, _dyn=dyn)
+    sol = solve_ocp(problem, method, _keys=keys, dynamics=dyn)
     xt = dyn.simulate(problem.x0, sol.u)
     return SplittingResult(sol.t, sol.x, sol.u, sol.cost, problem.cost(xt, sol.u), keys, sol)
 
@@ -124,8 +124,8 @@ def splitting_study(problem: LQProblem, hs: Sequence[float], *, draws: int = 20,
     for h in hs:
         RBM(batches, float(h), pi).steps_per_batch(problem.dt)  # validates every h first
     rng = check_random_state(random_state)
-    dyn = _Dynamics(problem)
-    ref = solve_ocp(problem, method, _dyn=dyn)
+    dyn = Dynamics(problem)
+    ref = solve_ocp(problem, method, dynamics=dyn)
     dt = problem.dt
     H = hs.size
     se, fe, ce, je, mj = (np.zeros(H) for _ in range(5))
@@ -137,7 +137,7 @@ def splitting_study(problem: LQProblem, hs: Sequence[float], *, draws: int = 20,
     costs = np.zeros((H, draws))
     for i, d in it:
         r = randomized_splitting(problem, h=float(hs[i]), batches=batches, pi=pi,
-                                 random_state=rng, method=method, _dyn=dyn)
+                                 random_state=rng, method=method, dynamics=dyn)
         se[i] += np.max(np.linalg.norm(r.x - ref.x, axis=1)) ** 2
         fe[i] += np.linalg.norm(r.x[-1] - ref.x[-1]) ** 2
         ce[i] += dt * np.sum((r.u - ref.u) ** 2)

@@ -89,6 +89,8 @@ class Context:
         Free-text notes shown in the report.
     progress : bool
         Show progress bars in long loops.
+    explorer : list of str
+        Trajectory files written by :meth:`trajectories` (for ``explorer.html``).
     """
 
     name: str

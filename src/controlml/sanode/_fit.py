@@ -23,7 +23,7 @@ from torchdiffeq import odeint
 from .._checks import check_finite, check_int, check_nonnegative, check_option, check_positive
 from ..errors import DatasetError, ParameterError
 from ._models import SANODE
-from ._torchutil import check_device, check_dtype
+from .._torch import check_device, check_dtype
 
 __all__ = ["SOLVERS", "SANODEFit", "fit_sanode", "fit_many", "integrate", "predict",
            "trajectory_errors", "check_trajectories"]

@@ -25,7 +25,7 @@ from torch import nn
 
 from .._checks import check_int, check_option, check_positive
 from ..errors import DatasetError
-from ._torchutil import check_dtype, torch_generator
+from .._torch import check_dtype, torch_generator
 
 __all__ = ["SANODE", "VanillaNODE", "authors_baseline", "ACTIVATIONS"]
 
@@ -117,7 +117,7 @@ class SANODE(_Field):
         self.activation = check_option(activation, "activation", ACTIVATIONS)
         self.per_component = bool(per_component)
         dt = check_dtype(dtype)
-        gen = torch_generator(random_state)
+        _, gen = torch_generator(random_state, torch.device("cpu"))
         lead = (d,) if per_component else ()
         A = torch.randn(*lead, P, d, generator=gen, dtype=torch.float64)
         beta = 0.5 * torch.randn(*lead, P, generator=gen, dtype=torch.float64)
@@ -201,7 +201,7 @@ class VanillaNODE(_Field):
         self.T = check_positive(T, "T")
         self.activation = check_option(activation, "activation", ACTIVATIONS)
         dt = check_dtype(dtype)
-        gen = torch_generator(random_state)
+        _, gen = torch_generator(random_state, torch.device("cpu"))
         K = num_pieces
         A = torch.randn(K, P, d, generator=gen, dtype=torch.float64)
         b = 4.0 * torch.rand(K, P, generator=gen, dtype=torch.float64) - 2.0

@@ -200,12 +200,12 @@ def _rbm_splitting(ctx):
 @_one_thread
 def _rbm_mpc(ctx):
     from controlml.mpc import RBM, heat_ring, mpc, solve_ocp
-    from controlml.mpc._problem import _Dynamics
+    from controlml.mpc import Dynamics
     from controlml.plotting.mpc import plot_rbm_mpc
 
     p = heat_ring(T=ctx.size(200.0, 100.0))
-    dyn = _Dynamics(p)
-    kw = dict(prediction_horizon=15, control_horizon=10, progress=False, _dyn=dyn)
+    dyn = Dynamics(p)
+    kw = dict(prediction_horizon=15, control_horizon=10, progress=False, dynamics=dyn)
     full = mpc(p, **kw)
     opt = solve_ocp(p)
     hs = np.array(ctx.size([1.0, 2.0, 5.0, 10.0], [1.0, 5.0]))

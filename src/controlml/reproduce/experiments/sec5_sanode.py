@@ -22,7 +22,7 @@ def _one_thread(func):
 
     @functools.wraps(func)
     def wrapper(ctx):
-        from controlml.sanode._torchutil import limit_threads
+        from controlml._torch import limit_threads
 
         with limit_threads(1):
             return func(ctx)
