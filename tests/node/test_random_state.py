@@ -84,3 +84,30 @@ def test_one_status_name_for_an_unmet_tolerance():
     r = transport([[0, 0], [1, 1]], np.array([[1.0, 2.0], [3.0, 1.0]]), box=box, tol=1e-9, max_cells=2,
                   grid=16, num_samples=50, random_state=0)
     assert r.status == "tolerance_not_met"
+
+
+def test_damaged_node_checkpoint_names_the_file_and_what_is_missing(tmp_path):
+    """Issue 11 §2: a checkpoint lacking a tensor or a key is refused with a ParameterError
+    naming the file (was a KeyError)."""
+    import json
+
+    import pytest
+    import torch
+    from safetensors.torch import save
+
+    from controlml import ParameterError
+    from controlml.node import load_checkpoint
+
+    path = tmp_path / "node.safetensors"
+    meta = {"activation": "relu", "method": "exact", "steps_per_piece": 8, "rtol": 1e-7,
+            "atol": 1e-9}
+    path.write_bytes(save({"W": torch.zeros(1, 2, 1)},
+                          metadata={"format": "controlml-torchnode-v1", "meta": json.dumps(meta)}))
+    from controlml.node.training import _training
+
+    if _training._FORMAT != "controlml-torchnode-v1":
+        path.write_bytes(save({"W": torch.zeros(1, 2, 1)},
+                              metadata={"format": _training._FORMAT, "meta": json.dumps(meta)}))
+    with pytest.raises(ParameterError, match="missing metadata key 'epoch', tensor 'durations'") as e:
+        load_checkpoint(path)
+    assert str(path) in str(e.value)

@@ -22,8 +22,21 @@ def helmholtz_problem(noise: float = 0.0, *, n_obs: int = 25, n: int = 18,
 
     ``n_obs`` points uniform in :math:`(0, \\pi)^2` (a quarter of the domain) observe the
     exact solution :math:`u = \\sin x \\sin y`, plus Gaussian noise of standard deviation
-    ``noise * max|u|`` (their convention). The initial parameters are drawn as in their
-    script: amplitudes :math:`A, B \\sim U(1, 3)`, centres :math:`a, b \\sim U(0, 1)^2`.
+    ``noise * max u`` over the observations (their convention). The initial parameters are
+    drawn as in their script: amplitudes :math:`A, B \\sim U(1, 3)`, centres
+    :math:`a, b \\sim U(0, 1)^2`.
+
+    Parameters
+    ----------
+    noise : float, default 0.0
+        Relative noise level ``>= 0``: the standard deviation of the additive Gaussian noise
+        is ``noise * max_i u_i``; ``0`` gives exact observations.
+    n_obs : int, default 25
+        Number ``N >= 1`` of observation points.
+    n : int, default 18
+        Subdivisions per side of the returned model's mesh (see :class:`Helmholtz2D`).
+    random_state : None, int or numpy Generator
+        Draws the observation points, the noise and the initial parameters.
 
     Returns
     -------
@@ -72,7 +85,12 @@ def heat_problem(coverage: str = "full", *, n: int = 18, steps: int = 50, snapsh
         Share of the 100 sensors used (the authors: 0.6), drawn at random.
     noise : float
         Gaussian noise, standard deviation ``noise * max|u|``.
+    reference : (int, int), default (61, 400)
+        ``(nodes per side, implicit steps)`` of the :class:`Heat2D` solve at
+        :data:`HEAT_TRUTH` that generates the data (computed once and cached); it should be
+        finer than the fitted model's ``(n, steps)``.
     random_state : None, int or numpy Generator
+        Draws the kept sensors and the noise.
 
     Returns
     -------

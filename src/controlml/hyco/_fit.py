@@ -265,7 +265,29 @@ class _Recorder:
 
 def game_costs(physical: Any, synthetic: Any, data: Any, Z: torch.Tensor,
                weights: Sequence[float] = (1.0, 1.0, 1.0, 1.0)) -> tuple[float, float]:
-    """The two players' costs :math:`(J_{syn}, J_{phys})` at collocation points ``Z`` (M, d)."""
+    """The two players' costs :math:`(J_{syn}, J_{phys})` at collocation points ``Z`` (M, d).
+
+    Evaluates the two costs of :func:`hyco_fit` (see the module docstring) once, without
+    gradients and without changing either model.
+
+    Parameters
+    ----------
+    physical : PhysicalModel
+        The solver :math:`u_\\varphi`, at its current parameters ``physical.phi``.
+    synthetic : torch.nn.Module
+        The network :math:`u_\\theta`, ``(N, d) -> (N,)``.
+    data : (X, u)
+        Observations, ``X`` (N, d) inside ``physical.bounds``, ``u`` (N,).
+    Z : torch.Tensor (M, d)
+        Collocation points (float64) where the two models are compared.
+    weights : (lambda_d^syn, lambda_m^syn, lambda_d^phys, lambda_m^phys), default all 1
+        Non-negative weights of the data and model-mismatch terms of each cost.
+
+    Returns
+    -------
+    (float, float)
+        :math:`J_{syn}(\\theta)` and :math:`J_{phys}(\\varphi)`.
+    """
     X, u = _check_data(physical, data)
     ld_s, lm_s, ld_p, lm_p = _check_weights(weights)
     with torch.no_grad():
@@ -382,7 +404,38 @@ def physics_fit(physical: Any, synthetic: Any, data: Any, *, epochs: int = 1288,
     """The physical model alone fitted to the data: Adam on :math:`\\lambda_d\\,\\mathrm{MSE}(u_\\varphi(X), u)`.
 
     Same interface as :func:`hyco_fit`; ``synthetic`` and ``lr_syn`` are accepted and
-    ignored (pass ``None``), ``random_state`` is unused (the fit is deterministic).
+    ignored (pass ``None`` for ``synthetic``), ``random_state`` is unused (the fit is
+    deterministic).
+
+    Parameters
+    ----------
+    physical : PhysicalModel
+        The solver :math:`u_\\varphi`; copied.
+    synthetic : torch.nn.Module or None
+        Ignored (kept for the common interface); the result's ``synthetic`` is ``None``.
+    data : (X, u)
+        Observations, ``X`` (N, d) inside ``physical.bounds``, ``u`` (N,).
+    epochs : int, default 1288
+        Number of full-batch Adam steps on :math:`\\varphi`.
+    lr_phys : float, default 5e-3
+        Adam learning rate of :math:`\\varphi` (the peak rate under ``"onecycle"``).
+    lr_syn : float, default 1e-3
+        Ignored; still checked to be positive.
+    data_weight : float, default 1.0
+        The weight :math:`\\lambda_d > 0` of the data loss.
+    lr_schedule : {"constant", "onecycle"}
+        Constant learning rate, or PyTorch's ``OneCycleLR`` over ``epochs`` steps.
+    phys_betas : (float, float), default (0.9, 0.999)
+        Adam betas of the physical parameters, each in ``[0, 1)``.
+    random_state : None, int or numpy Generator
+        Unused (checked only).
+    progress : bool
+        A tqdm bar over epochs.
+
+    Returns
+    -------
+    FitResult
+        ``method="physics"``; ``loss_phys`` is the weighted data loss, ``loss_syn`` is ``nan``.
     """
     _check_physical(physical)
     X, u = _check_data(physical, data)
@@ -420,7 +473,7 @@ def pinn_fit(physical: Any, synthetic: Any, data: Any, *, epochs: int = 1288,
     :math:`\\varphi` minimise
 
     .. math::
-        \\lambda_d\\,\\mathrm{MSE}(u_\\theta(X), u) + \\tfrac1{M}\\sum_j |R_\\varphi[u_\\theta](Z_j)|^2
+        \\lambda_d\\,\\mathrm{MSE}(u_\\theta(X), u) + \\tfrac1{M}\\sum_j |R_\\varphi[u_\\theta]\\,(Z_j)|^2
         + \\lambda_b \\tfrac1{M_b}\\sum_k |u_\\theta(B_k) - g_k|^2,
 
     with the PDE residual :math:`R_\\varphi` by autograd (``physical.pde_residual``),
@@ -429,6 +482,50 @@ def pinn_fit(physical: Any, synthetic: Any, data: Any, *, epochs: int = 1288,
     network is trained, on the physics loss (the authors' phase 1; their threshold 1 with
     an initial value 1 never fires, hence the default ``None``). Adam with ``lr_syn`` for the
     network and ``lr_phys`` for :math:`\\varphi`.
+
+    Parameters
+    ----------
+    physical : PhysicalModel
+        Supplies the domain, the samplers, ``pde_residual`` and ``sample_boundary``, and the
+        initial :math:`\\varphi`; copied (the solver itself is not used in training).
+    synthetic : torch.nn.Module
+        The network :math:`u_\\theta`, ``(N, d) -> (N,)``, with a smooth activation (it is
+        differentiated twice; ReLU is refused); copied.
+    data : (X, u)
+        Observations, ``X`` (N, d) inside ``physical.bounds``, ``u`` (N,).
+    epochs : int, default 1288
+        Number of full-batch Adam steps.
+    lr_phys : float, default 5e-3
+        Adam learning rate of :math:`\\varphi` (the peak rate under ``"onecycle"``).
+    lr_syn : float, default 1e-3
+        Adam learning rate of the network (the peak rate under ``"onecycle"``).
+    n_interior : int, default 400
+        Number ``M >= 1`` of collocation points ``Z`` drawn each epoch.
+    n_boundary : int, default 400
+        Number of boundary points ``B`` drawn each epoch (``>= 4``; split as
+        ``physical.sample_boundary`` does).
+    boundary_weight : float, default 10.0
+        The weight :math:`\\lambda_b \\ge 0` of the boundary term.
+    data_weight : float, default 1.0
+        The weight :math:`\\lambda_d > 0` of the data term.
+    warmup : float or None, default None
+        While the previous epoch's physics loss (residual + boundary) exceeds ``warmup``, the
+        epoch trains the network on the physics loss only and :math:`\\varphi` waits.
+        ``None``: no warm-up.
+    lr_schedule : {"constant", "onecycle"}
+        Constant learning rates, or PyTorch's ``OneCycleLR`` over ``epochs`` steps.
+    phys_betas : (float, float), default (0.9, 0.999)
+        Adam betas of :math:`\\varphi`, each in ``[0, 1)``.
+    random_state : None, int or numpy Generator
+        Draws the collocation and boundary points.
+    progress : bool
+        A tqdm bar over epochs.
+
+    Returns
+    -------
+    FitResult
+        ``method="pinn"``; ``loss_phys`` is the physics loss, ``loss_syn`` the total loss and
+        ``data_mse`` the network's data MSE; ``physical`` carries the PINN's :math:`\\varphi`.
     """
     _check_physical(physical)
     for attr in ("pde_residual", "sample_boundary"):

@@ -81,7 +81,26 @@ class NarrowClassification:
 
 
 def paper_depth_bound(N: int, M: int) -> int:
-    """The depth ``2N + 4M - 1`` of Hernández & Zuazua for N points and M classes."""
+    """The depth ``2N + 4M - 1`` of Hernández & Zuazua for N points and M classes.
+
+    Parameters
+    ----------
+    N : int
+        Number of labelled training points.
+    M : int
+        Number of distinct classes.
+
+    Returns
+    -------
+    int
+        ``2 N + 4 M - 1``, the depth of the paper's width-2 classifier; the construction of
+        :func:`classify_narrow` has depth ``2K <= 2N`` below it.
+
+    Examples
+    --------
+    >>> paper_depth_bound(10, 3)
+    31
+    """
     return 2 * int(N) + 4 * int(M) - 1
 
 
@@ -208,7 +227,38 @@ def _runs(X: np.ndarray, y: np.ndarray, v: np.ndarray) -> _Runs:
 
 
 def count_runs(X: Any, labels: Any, direction: Any) -> int:
-    """Number ``K`` of maximal runs of equal label of ``labels`` sorted by ``X @ direction``."""
+    """Number ``K`` of maximal runs of equal label of ``labels`` sorted by ``X @ direction``.
+
+    The points are ordered by their projections ``z_i = direction . x_i`` (stable sort) and
+    ``K`` counts the maximal blocks of consecutive equal labels; the classifier built on that
+    projection has depth ``2K``.
+
+    Parameters
+    ----------
+    X : array (N, d)
+        Finite inputs; equal rows must carry equal labels.
+    labels : sequence (N,)
+        One hashable label (int, string, ...) per row of ``X``.
+    direction : array (d,)
+        The projection vector ``v``, in the raw coordinates of ``X``.
+
+    Returns
+    -------
+    int
+        ``K``, with ``1 <= K <= N``.
+
+    Raises
+    ------
+    DatasetError
+        Empty, non-finite or mismatched data, or two equal rows with different labels.
+    ParameterError
+        ``direction`` does not have ``d`` entries.
+
+    Examples
+    --------
+    >>> count_runs([[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "a"], [1.0])
+    3
+    """
     Xa, _, y = _validate(X, labels)
     v = np.asarray(direction, dtype=np.float64).reshape(-1)
     if v.shape[0] != Xa.shape[1]:
@@ -452,8 +502,33 @@ def classify_fixed_direction(X: Any, labels: Any, *, direction: Any = None,
 
     Projects on ``direction`` (default: uniform in ``[0, 1]^d`` drawn from ``random_state``,
     as in ``Martinshs/multiclass_UAT``) and collapses the label runs in order, with no search.
-    Raises :class:`ConvergenceError` if two points of different labels project (numerically)
-    onto the same value.
+
+    Parameters
+    ----------
+    X : array (N, d)
+        Finite inputs, any ``d >= 1``; equal rows must carry equal labels.
+    labels : sequence (N,)
+        Any hashable labels (ints, strings, ...); ``M`` distinct values.
+    direction : array (d,), optional
+        The projection ``v`` (raw coordinates of ``X``): finite and non-zero.  Default
+        ``None``: drawn uniformly in ``[0, 1]^d`` from ``random_state``.
+    random_state : None, int or Generator
+        Seeds the default direction; ignored when ``direction`` is given.
+
+    Returns
+    -------
+    NarrowClassification
+        ``network`` of width 2 and depth ``2K`` (``K`` label runs along ``direction``), with
+        ``candidates = 1``.
+
+    Raises
+    ------
+    DatasetError
+        Empty, non-finite or mismatched data, or two equal rows with different labels.
+    ParameterError
+        ``direction`` is not a finite non-zero vector of ``d`` entries.
+    ConvergenceError
+        Two points of different labels project (numerically) onto the same value.
     """
     Xa, classes, y = _validate(X, labels)
     if direction is None:

@@ -31,10 +31,11 @@ class MLP:
     layers : sequence of (A, b)
         ``A^k`` of shape ``(d_{k+1}, d_k)``, ``b^k`` of shape ``(d_{k+1},)``; consecutive
         shapes must chain.  ReLU follows every layer but the last (the affine read-out).
-    classes : sequence, optional
-        For a classifier with a scalar output: ``classes[c]`` is the label whose *code* is
-        ``c`` (the network outputs the code; :meth:`predict` rounds it to the nearest code
-        ``0..M-1`` and returns the label).
+    classes : sequence (M,), optional
+        For a classifier with a scalar output (``d_L = 1``): ``classes[c]`` is the label whose
+        *code* is ``c``, for ``M`` classes (the network outputs the code; :meth:`predict`
+        rounds it to the nearest code ``0..M-1`` and returns the label).  Default ``None``: no
+        label map.  Stored as an object array; giving it for a vector output is an error.
 
     Attributes
     ----------
@@ -46,8 +47,8 @@ class MLP:
         ``L``, the number of affine layers (hidden layers + the read-out).
     num_parameters : int
         ``sum_k d_{k+1} (d_k + 1)``.
-    classes : ndarray or None
-        Labels by code (see above).
+    classes : ndarray (M,) or None
+        Labels by code, ``classes[c]`` for code ``c`` (object dtype; see above).
     """
 
     def __init__(self, layers: Sequence[tuple[Any, Any]], *, classes: Sequence | None = None):

@@ -92,6 +92,21 @@ def balance(net: MLP, *, sweeps: int = 500, rtol: float = 1e-13) -> MLP:
     ``e^t`` of one neuron it reads ``a e^{2t} + c e^{-2t}`` (``a``: its incoming row and bias,
     ``c``: its outgoing column), minimised at ``e^{4t} = c / a``: exact block-coordinate
     descent, one layer at a time (neurons of a layer do not interact).
+
+    Parameters
+    ----------
+    net : MLP
+        The network to rescale (not modified); its ``classes`` are carried over.
+    sweeps : int
+        Maximal number of sweeps over the hidden layers (default 500).
+    rtol : float
+        Stop when a sweep lowers the squared norm ``||theta||_2^2`` by at most ``rtol`` times
+        its value (default ``1e-13``).
+
+    Returns
+    -------
+    MLP
+        A network computing the same map as ``net`` with parameter norm at most ``net``'s.
     """
     layers = [(A.copy(), b.copy()) for A, b in net.layers]
     L = len(layers)
@@ -149,12 +164,15 @@ def train_narrow(X: Any, labels: Any, *, lam: float, depth: int | None = None,
                  lr: float = 1e-2,
                  random_state: Any = None, dtype: Any = None, device: Any = "cpu",
                  construction: Any = None) -> NarrowTraining:
-    """Train a width-2 ReLU MLP on ``(X, labels)`` with ``J_lambda`` (PyTorch, Adam, full batch).
+    """Train a width-2 ReLU MLP on ``(X, labels)`` with ``J_lambda`` (PyTorch, full batch).
 
     Parameters
     ----------
-    X : array (N, d); labels : sequence (N,)
-        As for :func:`classify_narrow`.
+    X : array (N, d)
+        Finite inputs, as for :func:`classify_narrow`.
+    labels : sequence (N,)
+        Hashable labels, one per row of ``X``, as for :func:`classify_narrow`; the targets
+        ``c_i`` are their class codes in the construction.
     lam : float
         Regularisation weight ``lambda >= 0``.
     depth : int, optional
@@ -172,6 +190,9 @@ def train_narrow(X: Any, labels: Any, *, lam: float, depth: int | None = None,
         Seeds the construction's direction search and the random initialisation.
     dtype : torch dtype, optional
         ``torch.float64`` (default) or ``torch.float32``.
+    device : str or torch.device
+        Where the objective is evaluated: ``"cpu"`` (default) or ``"cuda[:k]"`` (an error if
+        CUDA is not available).
     construction : NarrowClassification, optional
         Reuse a construction of the same data (saves the search).
 

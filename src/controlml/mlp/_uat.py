@@ -78,7 +78,37 @@ class NarrowApproximation:
 
 
 def uat_depth(n: int, d: int, runs: int | None = None) -> int:
-    """Depth of the construction with ``n`` cells per dimension (``runs`` defaults to ``n^d``)."""
+    """Depth of the construction with ``n`` cells per dimension (``runs`` defaults to ``n^d``).
+
+    .. math::
+
+        L = (d - 1)(2n - 1) + 2K + 2 ,
+
+    ``2n - 1`` layers to quantise each of the coordinates ``2..d``, two per cell run and two
+    for the final clamp and the read-out.
+
+    Parameters
+    ----------
+    n : int
+        Cells per dimension (``h = 1/n``).
+    d : int
+        Input dimension.
+    runs : int, optional
+        Number ``K`` of runs of equal values over the ``n^d`` cells (consecutive cells with the
+        same value are merged); default ``None`` means the worst case ``K = n^d``.
+
+    Returns
+    -------
+    int
+        The number ``L`` of affine layers.
+
+    Examples
+    --------
+    >>> uat_depth(4, 1)
+    10
+    >>> uat_depth(2, 2, runs=3)
+    11
+    """
     K = n ** d if runs is None else runs
     return (d - 1) * (2 * n - 1) + 2 * K + 2
 

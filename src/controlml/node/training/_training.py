@@ -138,7 +138,10 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device | None = Non
     (module, epoch) : (TorchNODE, int)
         ``epoch`` is -1 when none was recorded.
     """
-    t, meta = load_checkpoint_file(path, _FORMAT, what="TorchNODE")
+    t, meta = load_checkpoint_file(
+        path, _FORMAT, what="TorchNODE",
+        meta_keys=("activation", "method", "steps_per_piece", "rtol", "atol", "epoch"),
+        tensor_keys=("durations", "W", "A", "b"))
     dtype = dtype or t["W"].dtype
     module = TorchNODE(t["durations"].numpy(), t["W"], t["A"], t["b"],
                        activation=meta["activation"], method=meta["method"],
