@@ -63,8 +63,12 @@ class FedADMMInSa:
         ~25 selections per client, 0.1 works best: β moves by ×τ per selection only).
     c : float
         ``c_i`` in ``σ_i = 0.999 √2/(√2 + √(β_i/c_i))``.
-    mu, tau : float
-        Penalty adaptation: ``μ > 1`` balance ratio, ``τ > 1`` factor.
+    mu : float
+        Balance ratio ``μ > 0`` (``> 1`` in practice) of the penalty adaptation (see
+        :func:`adapt_penalty`): ``β_i`` changes only when one residual exceeds ``μ`` times
+        the other.
+    tau : float
+        Factor ``τ > 1`` by which the penalty adaptation multiplies or divides ``β_i``.
     delta : float
         Server relaxation ``δ ≥ 0`` in (2).
     """
@@ -87,7 +91,17 @@ class FedADMMInSa:
 
 @dataclass(frozen=True)
 class FedADMM:
-    """FedADMM with a fixed penalty ``β`` and all ``E`` local epochs (no stop, no adaptation)."""
+    """FedADMM with a fixed penalty ``β`` and all ``E`` local epochs (no stop, no adaptation).
+
+    Parameters
+    ----------
+    beta : float
+        Penalty ``β > 0`` of the local augmented Lagrangian (1), the same for every client
+        and every round.
+    delta : float
+        Server relaxation ``δ ≥ 0`` in (2), ``z⁺ = (ẑ + δ z) / (1 + δ)``; the default 0 is
+        the plain ADMM server step ``z⁺ = ẑ``.
+    """
 
     beta: float = 0.1
     delta: float = 0.0
@@ -100,7 +114,16 @@ class FedADMM:
 
 @dataclass(frozen=True)
 class FedAvg:
-    """Standard FedAvg (McMahan et al.); ``stale=True`` averages all stored models."""
+    """Standard FedAvg (McMahan et al.): ``E`` epochs of SGD on ``f_i``, weighted model mean.
+
+    Parameters
+    ----------
+    stale : bool
+        If False (default) the server averages the models of the round's clients,
+        ``z⁺ = Σ_{i∈S} n_i u_i / Σ_{i∈S} n_i``; if True it averages all ``m`` stored models
+        (clients not selected with their last ones), as in the FedADMM-InSa authors'
+        repository.
+    """
 
     stale: bool = False
     name: str = field(default="fedavg", init=False)
@@ -108,7 +131,14 @@ class FedAvg:
 
 @dataclass(frozen=True)
 class FedProx:
-    """FedProx (Li et al.): local objective ``f_i(u) + (μ/2)‖u − z‖²``."""
+    """FedProx (Li et al.): local objective ``f_i(u) + (μ/2)‖u − z‖²``, FedAvg's server.
+
+    Parameters
+    ----------
+    mu : float
+        Proximal weight ``μ ≥ 0``; its gradient term ``μ (u − z)`` pulls the local model
+        towards the server model ``z``.  ``μ = 0`` gives FedAvg's local solver.
+    """
 
     mu: float = 0.1
     name: str = field(default="fedprox", init=False)
@@ -192,27 +222,111 @@ class ClientUpdate:
 
 # ------------------------------------------------------------------ formulas
 def inexactness_sigma(beta, c) -> np.ndarray:
-    """``σ_i = 0.999 √2 / (√2 + √(β_i / c_i))`` (elementwise)."""
+    """Inexactness tolerances ``σ_i = 0.999 √2 / (√2 + √(β_i / c_i))`` of FedADMM-InSa.
+
+    Client ``i`` stops local training after the first epoch whose residual satisfies
+    ``‖e_i(u)‖ ≤ σ_i ‖e_i(z)‖`` (see :func:`admm_residual`); ``σ_i`` lies in ``(0, 0.999)``
+    and shrinks, i.e. the local solve gets more exact, as ``β_i / c_i`` grows.
+
+    Parameters
+    ----------
+    beta : float or array (C,)
+        Penalties ``β_i > 0``.
+    c : float or array (C,)
+        Constants ``c_i > 0`` (``FedADMMInSa.c``), broadcast against ``beta``.
+
+    Returns
+    -------
+    ndarray (C,)
+        ``σ_i``, elementwise (0-d for a scalar ``beta`` and ``c``).
+    """
     beta = np.asarray(beta, dtype=np.float64)
     return 0.999 * math.sqrt(2) / (math.sqrt(2) + np.sqrt(beta / c))
 
 
 def admm_residual(model: FLModel, U, z, Lam, beta, data: ClientData) -> torch.Tensor:
-    """``‖e_i(u_i)‖`` with ``e_i(u) = ∇f_i(u) − λ_i + β_i (u − z)`` on the full data, (C,)."""
+    """Norms ``‖e_i(u_i)‖`` of the local residuals ``e_i(u) = ∇f_i(u) − λ_i + β_i (u − z)``.
+
+    ``e_i = ∇L_i`` is the gradient of the local augmented Lagrangian (1), evaluated on each
+    client's full data (all ``n_i`` rows; padding masked out by ``data.w``).
+
+    Parameters
+    ----------
+    model : FLModel
+        The model whose loss is ``f_i`` (its ``grad`` is batched over the clients).
+    U : tensor (C, P)
+        Local models ``u_i``, one row per client.
+    z : tensor (P,) or (1, P)
+        Server model ``z``.
+    Lam : tensor (C, P)
+        Duals ``λ_i``.
+    beta : array (C,)
+        Penalties ``β_i``.
+    data : ClientData
+        The clients' padded data: ``X`` (C, n_max, d), ``y`` and ``w`` (C, n_max).
+
+    Returns
+    -------
+    tensor (C,)
+        ``‖e_i(u_i)‖`` per client.
+    """
     _, g = model.grad(U, data.X, data.y, data.w)
     b = torch.as_tensor(beta, dtype=U.dtype, device=U.device)[:, None]
     return torch.linalg.vector_norm(g - Lam + b * (U - z), dim=1)
 
 
 def dual_update(Lam, beta, U, z) -> torch.Tensor:
-    """``λ_i⁺ = λ_i − β_i (u_i⁺ − z)``, (C, P)."""
+    """Dual update of FedADMM(-InSa): ``λ_i⁺ = λ_i − β_i (u_i⁺ − z)``.
+
+    Parameters
+    ----------
+    Lam : tensor (C, P)
+        Current duals ``λ_i``.
+    beta : array (C,)
+        Penalties ``β_i`` of this round's local objective (1).
+    U : tensor (C, P)
+        New local models ``u_i⁺``.
+    z : tensor (P,) or (1, P)
+        Server model ``z`` the clients started from.
+
+    Returns
+    -------
+    tensor (C, P)
+        New duals ``λ_i⁺``.
+    """
     b = torch.as_tensor(beta, dtype=U.dtype, device=U.device)[:, None]
     return Lam - b * (U - z)
 
 
 def adapt_penalty(beta, U_new, U_old, z, *, mu: float, tau: float) -> np.ndarray:
-    """Self-adaptive penalty: ``r = β ‖u⁺ − u‖``, ``s = ‖u⁺ − z‖``; ``β·τ`` if ``μr < s``,
-    ``β/τ`` if ``μs < r``, else ``β``.  Returns the new ``β`` (C,)."""
+    """Self-adaptive penalty of FedADMM-InSa, per client.
+
+    With ``r_i = β_i ‖u_i⁺ − u_i‖`` (change of the local model since the client's last
+    round, a dual-residual proxy) and ``s_i = ‖u_i⁺ − z‖`` (primal residual, distance to
+    consensus), the new penalty is ``τ β_i`` if ``μ r_i < s_i``, ``β_i / τ`` if
+    ``μ s_i < r_i``, and ``β_i`` otherwise.
+
+    Parameters
+    ----------
+    beta : array (C,)
+        Current penalties ``β_i > 0``.
+    U_new : tensor (C, P)
+        New local models ``u_i⁺``.
+    U_old : tensor (C, P)
+        The clients' stored models ``u_i`` from their previous round (``z⁰`` before their
+        first).
+    z : tensor (P,) or (1, P)
+        Server model of this round.
+    mu : float
+        Balance ratio ``μ`` (``FedADMMInSa.mu``).
+    tau : float
+        Factor ``τ > 1`` (``FedADMMInSa.tau``).
+
+    Returns
+    -------
+    ndarray (C,)
+        New penalties, used from each client's next round on.
+    """
     beta = np.asarray(beta, dtype=np.float64)
     r = beta * torch.linalg.vector_norm(U_new - U_old, dim=1).double().cpu().numpy()
     s = torch.linalg.vector_norm(U_new - z, dim=1).double().cpu().numpy()
@@ -222,7 +336,29 @@ def adapt_penalty(beta, U_new, U_old, z, *, mu: float, tau: float) -> np.ndarray
 def admm_aggregate(z_old, U, Lam, beta, alpha, *, delta: float = 0.0) -> torch.Tensor:
     """Server step (2): ``ẑ = Σ α_i(β_i u_i − λ_i)/Σ α_i β_i``, ``z⁺ = (ẑ + δ z)/(1 + δ)``.
 
-    ``U``, ``Lam`` (m, P), ``beta``, ``alpha`` (m,) over all clients (stale rows included).
+    ``ẑ`` minimises the augmented Lagrangian ``Σ_i α_i [−⟨λ_i, u_i − z⟩ + (β_i/2) ‖u_i − z‖²]``
+    in ``z``; the sums run over all ``m`` clients, those not selected this round with their
+    stored (stale) rows.
+
+    Parameters
+    ----------
+    z_old : tensor (P,)
+        Current server model ``z``.
+    U : tensor (m, P)
+        Local models ``u_i`` of all clients.
+    Lam : tensor (m, P)
+        Duals ``λ_i`` of all clients.
+    beta : array (m,)
+        Penalties ``β_i`` the clients used in their last local solve.
+    alpha : array (m,)
+        Client weights ``α_i = n_i / Σ_j n_j``.
+    delta : float
+        Relaxation ``δ ≥ 0``; 0 returns ``ẑ``.
+
+    Returns
+    -------
+    tensor (P,)
+        New server model ``z⁺``.
     """
     ab = torch.as_tensor(np.asarray(alpha) * np.asarray(beta), dtype=U.dtype, device=U.device)
     a = torch.as_tensor(np.asarray(alpha), dtype=U.dtype, device=U.device)
@@ -231,7 +367,20 @@ def admm_aggregate(z_old, U, Lam, beta, alpha, *, delta: float = 0.0) -> torch.T
 
 
 def fedavg_aggregate(U, n) -> torch.Tensor:
-    """``z⁺ = Σ n_i u_i / Σ n_i`` over the rows of ``U`` (k, P) with counts ``n`` (k,)."""
+    """FedAvg's server step ``z⁺ = Σ n_i u_i / Σ n_i`` over the rows of ``U``.
+
+    Parameters
+    ----------
+    U : tensor (k, P)
+        Local models ``u_i`` to average, one per row.
+    n : array (k,)
+        Sample counts ``n_i`` of those clients (the weights).
+
+    Returns
+    -------
+    tensor (P,)
+        New server model ``z⁺``.
+    """
     w = torch.as_tensor(np.asarray(n, dtype=np.float64), dtype=U.dtype, device=U.device)
     return (w @ U) / w.sum()
 
@@ -239,8 +388,27 @@ def fedavg_aggregate(U, n) -> torch.Tensor:
 def finite_updates(upd: ClientUpdate, client_ids, round_: int, *, mask=None) -> np.ndarray:
     """Boolean mask (C,) of clients whose update is finite; logs every rejected one.
 
-    ``client_ids`` (C,) names the rows for the log; rows outside ``mask`` (default: all
-    rows) are returned False without a log line."""
+    A row is accepted when its ``U`` row and (ADMM) its ``Lam`` row are finite and its
+    ``beta`` is finite and positive; each rejected row is logged as a warning on the
+    ``controlml.federated`` logger.
+
+    Parameters
+    ----------
+    upd : ClientUpdate
+        The round's client replies, ``C`` rows.
+    client_ids : array of int (C,)
+        Client id of each row, for the log.
+    round_ : int
+        Round index (0-based), for the log.
+    mask : array of bool (C,) or None
+        Rows to check (default None: all); rows outside it (e.g. clients that dropped
+        out) are returned False without a log line.
+
+    Returns
+    -------
+    ndarray of bool (C,)
+        True for the accepted rows.
+    """
     ok = torch.isfinite(upd.U).all(1).cpu().numpy()
     if upd.Lam is not None:
         ok &= torch.isfinite(upd.Lam).all(1).cpu().numpy()
@@ -285,9 +453,43 @@ def client_update(method, model: FLModel, z: torch.Tensor, data: ClientData, rng
     ADMM methods then apply the dual update and (InSa) the penalty adaptation; they need
     ``Lam`` (C, P), ``beta`` (C,) and (InSa) ``U_prev`` (C, P), the clients' stored models.
 
+    Parameters
+    ----------
+    method : FedADMMInSa, FedADMM, FedAvg or FedProx
+        The method object whose local objective and stopping rule are used.
+    model : FLModel
+        The model; its ``grad`` gives the per-client gradients of ``f_i``, batched.
+    z : tensor (P,)
+        Server model ``z``; every client starts at ``u = z``.
+    data : ClientData
+        The ``C`` clients' padded data: ``X`` (C, n_max, d), ``y`` and ``w`` (C, n_max),
+        ``n`` (C,).
+    rngs : sequence of numpy.random.Generator
+        ``C`` generators, one per client (e.g. :func:`client_rng`); each draws its
+        client's minibatch order every epoch.
+    epochs : int or array of int (C,)
+        Maximum local epochs ``E_i`` (an int applies to every client); a client with
+        ``E_i = 0`` does not train.
+    lr : float
+        SGD step size ``η``: ``u ← u − η g`` with ``g`` the minibatch gradient of the local
+        objective.
+    batch_size : int or None
+        Rows per minibatch (a client's last one may be smaller); ``None``: the full local
+        data, one gradient step per epoch.
+    Lam : tensor (C, P) or None
+        The clients' stored duals ``λ_i`` (ADMM methods; ignored otherwise).
+    beta : array (C,) or None
+        The clients' current penalties ``β_i`` (ADMM methods; ignored otherwise).
+    U_prev : tensor (C, P) or None
+        The clients' stored models ``u_i`` from their previous round, for the penalty
+        adaptation of :func:`adapt_penalty` (FedADMM-InSa; ignored otherwise).
+
     Returns
     -------
     ClientUpdate
+        New models ``U`` (C, P); for ADMM methods also the new duals
+        ``λ_i⁺ = λ_i − β_i (u_i⁺ − z)`` and the penalties for the clients' next round;
+        the local epochs run and the per-sample gradients evaluated.
     """
     C = len(data.n)
     E = np.broadcast_to(np.asarray(epochs, dtype=np.int64), (C,)).copy()

@@ -40,7 +40,8 @@ class Reconstruction:
     X : ndarray (N, d)       reconstructed inputs in [0, 1]
     labels : ndarray (N,)    labels used for the dummies
     loss : float             final matching loss
-    mse, psnr : float or None  against ``X_true`` (rows matched by assignment), if given
+    mse : float or None      mean squared error against ``X_true`` (rows matched), if given
+    psnr : float or None     PSNR in dB against ``X_true``, if given
     order : ndarray (N,) or None  row of ``X`` matched to each true row
     """
 
@@ -53,7 +54,21 @@ class Reconstruction:
 
 
 def psnr(mse: float, peak: float = 1.0) -> float:
-    """Peak signal-to-noise ratio ``10 log10(peak² / MSE)`` in dB."""
+    """Peak signal-to-noise ratio ``10 log10(peak² / MSE)`` in dB.
+
+    Parameters
+    ----------
+    mse : float
+        Mean squared error (floored at ``1e-300``, so an exact match gives a large finite
+        value).
+    peak : float
+        Largest possible signal value (1 for inputs in [0, 1]).
+
+    Returns
+    -------
+    float
+        The PSNR in dB.
+    """
     return float(10 * np.log10(peak ** 2 / max(mse, 1e-300)))
 
 
@@ -62,7 +77,22 @@ def infer_labels(model: FLModel, delta: np.ndarray, num_samples: int) -> np.ndar
 
     For cross-entropy ``∂f/∂b_c = mean(p_c − 1[y = c])`` is negative exactly for the classes
     that dominate the batch, so ``Δb_c > 0`` marks them; the dummies are spread over those
-    classes in proportion to ``Δb_c``.
+    classes in proportion to ``Δb_c`` (largest remainders round the counts; with no positive
+    ``Δb_c`` all go to the class of the largest one).
+
+    Parameters
+    ----------
+    model : FLModel
+        The attacked model; its last ``num_classes`` parameters are the output bias ``b``.
+    delta : array (P,)
+        The client's update ``Δ = u − z`` as a flat parameter vector.
+    num_samples : int
+        Number ``N`` of dummy rows to label.
+
+    Returns
+    -------
+    ndarray of int (N,)
+        Class labels, grouped by class in increasing order.
     """
     db = np.asarray(delta)[-model.num_classes:]
     pos = np.flatnonzero(db > 0)
@@ -102,14 +132,18 @@ def reconstruct(update_trajectory, model: FLModel, *, num_samples: int, local_st
         ``η``, the client's step size.
     labels : array (N,) or None
         Labels of the dummies; ``None`` infers them (:func:`infer_labels`).
-    lam, beta : array (P,), float
-        FedADMM's dual and penalty known to the server (``lam=None``: FedAvg, ``r = 0``).
+    lam : array (P,) or None
+        FedADMM's dual ``λ`` known to the server; ``None``: a FedAvg update, ``r = 0``.
+    beta : float
+        FedADMM's penalty ``β`` known to the server (used only with ``lam``).
     num_interp : int
         ``K`` interpolated intermediate models.
     layer_weights : sequence of float or None
         ``w_l`` per parameter block (W₁, b₁, W₂, b₂); default all 1.
-    iterations, step : int, float
-        Adam iterations and step on the dummy inputs (parametrised as ``sigmoid(ξ)``).
+    iterations : int
+        Adam iterations on the dummy inputs (parametrised as ``X̂ = sigmoid(ξ)``).
+    step : float
+        Adam step size.
     X_true : array (N, d) or None
         The client's real inputs, only to report MSE/PSNR (rows matched by assignment).
     random_state : int or None

@@ -30,12 +30,18 @@ class FederatedData:
 
     Attributes
     ----------
-    X, y : ndarray (N, d), (N,)
-        Training rows (features scaled to [0, 1] for digits) and integer labels.
-    X_test, y_test : ndarray (N_test, d), (N_test,)
-    clients : tuple of ndarray
-        Row indices of each client (m arrays).
+    X : ndarray (N, d)
+        Training rows (features scaled to [0, 1] for digits).
+    y : ndarray (N,)
+        Integer training labels in ``0, ..., K−1``.
+    X_test : ndarray (N_test, d)
+        Held-out rows.
+    y_test : ndarray (N_test,)
+        Held-out labels.
+    clients : tuple of ndarray (n_i,)
+        Row indices into ``X`` of each client: ``m`` sorted int arrays of lengths ``n_i``.
     num_classes : int
+        ``K = max(label) + 1`` over the training and test labels before the split.
     """
 
     X: np.ndarray
@@ -80,6 +86,30 @@ def partition_indices(y: np.ndarray, num_clients: int, partition="shards", *,
                       shards_per_client: int = 2, dirichlet_alpha: float = 0.5,
                       random_state=None) -> tuple[np.ndarray, ...]:
     """Split the rows of labels ``y`` (N,) over ``num_clients`` clients (see module docs).
+
+    Parameters
+    ----------
+    y : array of int (N,)
+        Class labels ``0, ..., K−1`` of the rows to split.
+    num_clients : int
+        Number of clients ``m``.
+    partition : "shards", "dirichlet", "iid" or sequence of m index arrays
+        ``"shards"``: rows sorted by label cut into ``m · shards_per_client`` equal shards,
+        ``shards_per_client`` random ones per client; ``"dirichlet"``: each class's rows
+        go to the clients in proportions ``p_c ~ Dir(α 1_m)``; ``"iid"``: a random equal
+        split; or the user's own ``m`` arrays of row indices in ``0, ..., N−1``.
+    shards_per_client : int
+        Shards per client for ``"shards"``.
+    dirichlet_alpha : float
+        Concentration ``α > 0`` for ``"dirichlet"`` (smaller: more heterogeneous
+        clients); redrawn up to 100 times until every client holds a row.
+    random_state : int, Generator or None
+        Seeds the random split.
+
+    Returns
+    -------
+    tuple of ndarray (n_i,)
+        ``m`` sorted int arrays, the row indices of each client.
 
     Raises
     ------
@@ -145,10 +175,23 @@ def federated_data(data="digits", num_clients: int = 20, partition="shards", *,
     ----------
     data : "digits" or (X (N, d), y (N,))
         ``"digits"``: scikit-learn's ``load_digits`` (1,797 × 64, 10 classes) scaled by 1/16.
-    num_clients, partition, shards_per_client, dirichlet_alpha
-        See :func:`partition_indices`.
+    num_clients : int
+        Number of clients ``m`` (see :func:`partition_indices`).
+    partition : "shards", "dirichlet", "iid" or sequence of m index arrays
+        How the training rows are split (see :func:`partition_indices`); user index arrays
+        refer to the rows of the training part.
     test_size : float in (0, 1)
-        Held-out fraction (stratified).
+        Held-out fraction (stratified when every class has at least two rows).
+    shards_per_client : int
+        Shards per client for ``partition="shards"``.
+    dirichlet_alpha : float
+        Concentration ``α > 0`` for ``partition="dirichlet"``.
+    random_state : int, Generator or None
+        Seeds the train/test split and the partition.
+
+    Returns
+    -------
+    FederatedData
     """
     from sklearn.model_selection import train_test_split
 

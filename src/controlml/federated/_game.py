@@ -66,7 +66,28 @@ class NashResult:
 
 @dataclass(frozen=True)
 class CriticalRewards:
-    """The reward factors λ₁ < λ* < λ₂ and the effort bounds c₁ ≤ c₂ at the jump."""
+    """The reward factors λ₁ < λ* < λ₂ and the effort bounds c₁ ≤ c₂ at the jump.
+
+    Computed by :meth:`FLGame.critical_rewards`, with ``q̄ = Σ ρ_i q_i``, ``Q̄ = Σ ρ_i Q_i``.
+
+    Attributes
+    ----------
+    lambda1 : float
+        ``λ₁ = 2 min_i α_i q_i / (q̄ + ρ_i q_i)``: below it every player plays its minimal
+        effort ``q_i``.
+    lambda_star : float
+        ``λ*``, the root of ``Σ_i λ / (2 α_i/ρ_i − λ) = 1`` in ``(0, min_i 2 α_i/ρ_i)``:
+        where the equilibrium efforts jump.
+    lambda2 : float
+        ``λ₂ = 2 max_i α_i Q_i / (Q̄ + ρ_i Q_i)``: above it every player plays its maximal
+        effort ``Q_i``.
+    c1 : float
+        ``c₁ = max_i q_i (2 α_i − λ* ρ_i) / λ*``, the largest breakpoint of ``F`` at which a
+        player leaves ``q_i``: below the jump the aggregate effort ``s̄ = Σ ρ_j s_j`` is ``≤ c₁``.
+    c2 : float
+        ``c₂ = min_i Q_i (2 α_i − λ* ρ_i) / λ*``, the smallest breakpoint of ``F`` at which a
+        player reaches ``Q_i``: above the jump ``s̄ ≥ c₂``.
+    """
 
     lambda1: float
     lambda_star: float
@@ -314,7 +335,22 @@ class FLGame:
 
 def game_efforts_to_epochs(s, *, max_epochs: int | None = None) -> np.ndarray:
     """Local epochs from equilibrium efforts: ``E_i = ceil(s_i)`` (the authors' training
-    loop runs ``while epochs < s_i``), capped at ``max_epochs``; shape (m,), ints ≥ 1."""
+    loop runs ``while epochs < s_i``), capped at ``max_epochs``; shape (m,), ints ≥ 1.
+
+    Parameters
+    ----------
+    s : array (m,)
+        Finite positive efforts ``s_i`` (e.g. ``NashResult.s``); a tolerance of ``1e-9``
+        keeps ``s_i = 3 + 1e-12`` at 3 epochs.
+    max_epochs : int or None
+        Upper bound on every ``E_i``; ``None`` (default): no cap.
+
+    Returns
+    -------
+    ndarray of int (m,)
+        ``E_i = max(1, min(ceil(s_i), max_epochs))``, e.g. for :func:`simulate`'s
+        ``local_epochs``.
+    """
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise ParameterError(f"s must be a non-empty vector of finite positive efforts; got {s!r}"[:200])

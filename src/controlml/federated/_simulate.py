@@ -42,7 +42,8 @@ class FederatedHistory:
     loss : ndarray (K,)            training objective ``F(z) = Σ α_i f_i(z)`` after each round
     epochs : ndarray (K, m)        local epochs of each client (0 when not selected)
     grad_evals : ndarray (K, m)    per-sample gradients each client evaluated
-    bytes_up, bytes_down : ndarray (K,)  bytes sent clients → server and server → clients
+    bytes_up : ndarray (K,)        bytes sent clients → server
+    bytes_down : ndarray (K,)      bytes sent server → clients
     beta : ndarray (K, m)          penalties ``β_i`` after the round (ADMM; NaN otherwise)
     lambda_norm : ndarray (K, m)   ``‖λ_i‖`` after the round (ADMM; NaN otherwise)
     selected : ndarray (K, m) bool
@@ -100,12 +101,48 @@ class FederatedSetup:
 
 def client_rng(seed: int, round_: int, client: int) -> np.random.Generator:
     """Client ``client``'s generator in round ``round_`` (its minibatch order): the same in
-    the simulator and in a Flower ClientApp."""
+    the simulator and in a Flower ClientApp.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed (``FederatedSetup.seed``, drawn from ``random_state`` by
+        :func:`setup`).
+    round_ : int
+        Round index (0-based).
+    client : int
+        Client id in ``0, ..., m−1``.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``numpy.random.default_rng([seed, round_, client])``.
+    """
     return np.random.default_rng([seed, round_, client])
 
 
 def select_clients(seed: int, round_: int, m: int, fraction: float) -> np.ndarray:
-    """The ``max(1, ceil(fraction · m))`` clients of round ``round_`` (sorted ids)."""
+    """The ``max(1, ceil(fraction · m))`` clients of round ``round_`` (sorted ids).
+
+    Drawn without replacement by ``numpy.random.default_rng([seed, round_, 2³¹])``, a
+    stream separate from every client's :func:`client_rng`.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed (``FederatedSetup.seed``).
+    round_ : int
+        Round index (0-based).
+    m : int
+        Number of clients.
+    fraction : float in (0, 1]
+        Share of the clients selected.
+
+    Returns
+    -------
+    ndarray of int (k,)
+        The ``k = max(1, ⌈fraction · m⌉)`` distinct selected ids, sorted.
+    """
     k = max(1, int(np.ceil(fraction * m - 1e-12)))
     rng = np.random.default_rng([seed, round_, 2**31])
     return np.sort(rng.choice(m, k, replace=False))
@@ -114,7 +151,42 @@ def select_clients(seed: int, round_: int, m: int, fraction: float) -> np.ndarra
 def setup(data="digits", *, num_clients: int = 20, partition="shards", model="mlp",
           l2: float | None = None, random_state=0, dtype=torch.float32,
           shards_per_client: int = 2, dirichlet_alpha: float = 0.5) -> FederatedSetup:
-    """Data, partition, model and ``z⁰`` for a run (shared by :func:`simulate` and Flower)."""
+    """Data, partition, model and ``z⁰`` for a run (shared by :func:`simulate` and Flower).
+
+    Parameters
+    ----------
+    data : "digits", (X (N, d), y (N,)) or FederatedData
+        scikit-learn's ``load_digits``, the user's pair (split 80/20 and partitioned by
+        :func:`federated_data`), or an already partitioned :class:`FederatedData`, used as
+        is (``partition``, ``shards_per_client`` and ``dirichlet_alpha`` are then ignored).
+    num_clients : int
+        Number of clients ``m``; must equal ``data.num_clients`` for a FederatedData.
+    partition : "shards", "dirichlet", "iid" or sequence of m index arrays
+        How the training rows are split over the clients (see :func:`partition_indices`).
+    model : "mlp", "logistic" or FLModel
+        ``"mlp"`` is ``d-32-K``; an FLModel must match the data's ``d`` and have at least
+        as many classes as the labels.
+    l2 : float or None
+        ℓ2 penalty on the weights of a model built from a name (``None``: 0); ignored for
+        an FLModel.
+    random_state : int, Generator or None
+        Seeds the train/test split and the partition; a seed drawn from it first
+        (``FederatedSetup.seed``) seeds ``z⁰`` and, in a run, the client selection and
+        minibatch orders.
+    dtype : torch.dtype
+        ``torch.float32`` or ``torch.float64``: dtype of ``z⁰`` and of the data tensors.
+    shards_per_client : int
+        Shards per client for ``partition="shards"``.
+    dirichlet_alpha : float
+        Concentration ``α > 0`` for ``partition="dirichlet"`` (smaller: more heterogeneous
+        clients).
+
+    Returns
+    -------
+    FederatedSetup
+        The data, the model, ``z⁰`` (P,), each client's :class:`ClientData`, the seed and
+        the full train/test tensors.
+    """
     rng = check_random_state(random_state)
     seed = int(rng.integers(2**31))
     if isinstance(data, FederatedData):
@@ -138,7 +210,23 @@ def setup(data="digits", *, num_clients: int = 20, partition="shards", model="ml
 
 
 def evaluate(st: FederatedSetup, z: torch.Tensor) -> tuple[float, float]:
-    """(test accuracy, training objective ``F(z)``) of the server model ``z`` (P,)."""
+    """(test accuracy, training objective ``F(z)``) of the server model ``z``.
+
+    ``F(z) = Σ_i α_i f_i(z)`` is the model's loss (cross-entropy plus its ℓ2 term) on all
+    training rows.
+
+    Parameters
+    ----------
+    st : FederatedSetup
+        The run's setup (from :func:`setup`): model and train/test tensors.
+    z : tensor (P,)
+        Server model.
+
+    Returns
+    -------
+    tuple of float
+        ``(accuracy, F(z))``.
+    """
     with torch.no_grad():
         acc = float((st.model.predict(z, st.X_test) == st.y_test).double().mean())
         w = torch.ones(1, st.y_train.numel(), dtype=z.dtype)
@@ -201,6 +289,7 @@ def simulate(method, data="digits", *, num_clients: int = 20, rounds: int = 100,
         ``"fedadmm-insa"``, ``"fedadmm"``, ``"fedavg"``, ``"fedprox"`` or an instance of
         :class:`FedADMMInSa`, :class:`FedADMM`, :class:`FedAvg`, :class:`FedProx`.
     data : "digits", (X (N, d), y (N,)) or FederatedData
+        The data set (see :func:`setup`).
     num_clients : int
         ``m``.
     rounds : int
@@ -208,6 +297,7 @@ def simulate(method, data="digits", *, num_clients: int = 20, rounds: int = 100,
     fraction : float in (0, 1]
         Share of clients per round.
     partition : "shards", "dirichlet", "iid" or m index arrays
+        How the training rows are split over the clients (see :func:`partition_indices`).
     model : "mlp", "logistic" or FLModel
         ``"mlp"`` is ``d-32-K`` (64-32-10 on digits).
     local_epochs : int or array (m,) of int
@@ -223,6 +313,12 @@ def simulate(method, data="digits", *, num_clients: int = 20, rounds: int = 100,
     progress : bool
         tqdm bar over rounds.
     dtype : torch.float32 or torch.float64
+        Floating dtype of the models and data tensors.
+    shards_per_client : int
+        Shards per client for ``partition="shards"``.
+    dirichlet_alpha : float
+        Concentration ``α > 0`` for ``partition="dirichlet"`` (smaller: more heterogeneous
+        clients).
     faults : mapping (round, client) -> "nan" or "dropout", optional
         Injected failures (0-based rounds): ``"nan"`` makes that client send a NaN model (the
         server rejects and logs it), ``"dropout"`` makes it fail mid-round (no reply; the
