@@ -180,6 +180,24 @@ def mean_operator(parts: Sequence[Any], rule: BatchRule) -> Any:
     """E[A_omega] = sum_omega P(omega) sum_{m in omega} A_m/pi_m, by enumeration (finite rules).
 
     Equals sum_m A_m for every valid rule; tested to rounding.
+
+    Parameters
+    ----------
+    parts : sequence of M (n, n) sparse matrices or arrays
+        The parts A_m, m = 0..M-1.
+    rule : BatchRule
+        A finite law of the batches (``subsets`` and ``probabilities`` given, not a
+        sampler), for M parts.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The (n, n) mean batch operator E[A_omega].
+
+    Raises
+    ------
+    ParameterError
+        The rule is given by a sampler (no finite list of subsets to enumerate).
     """
     if rule.subsets is None:
         raise ParameterError("mean_operator needs a finite rule (subsets and probabilities)")

@@ -17,7 +17,24 @@ __all__ = ["heat1d", "heat_ring", "heat3d", "link_laplacian"]
 
 
 def link_laplacian(n: int, links: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
-    """sum over links (i, j) of w (-e_i e_i^T + e_i e_j^T + e_j e_i^T - e_j e_j^T), (n, n) CSR."""
+    """sum over links (i, j) of w (-e_i e_i^T + e_i e_j^T + e_j e_i^T - e_j e_j^T), (n, n) CSR.
+
+    The (negative semi-definite) weighted graph Laplacian of the links; repeated links add up.
+
+    Parameters
+    ----------
+    n : int
+        The number of nodes (the matrix is n x n).
+    links : (L, 2) array_like of int
+        The links (i, j), node indices in 0..n-1.
+    weights : (L,) array_like or float
+        The weight w of each link (a scalar applies to every link).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The (n, n) matrix.
+    """
     links = np.asarray(links, dtype=np.int64).reshape(-1, 2)
     w = np.broadcast_to(np.asarray(weights, dtype=np.float64), (links.shape[0],))
     i, j = links[:, 0], links[:, 1]
@@ -34,6 +51,22 @@ def heat1d(n: int = 61, *, parts: int = 3, T: float = 0.5, K: int = 2**7) -> LQP
     links split into ``parts`` contiguous groups, end rows doubled (the ghost-node Neumann
     condition), Q = 100 dx on x <= 0, B = 1 on [-1, 0] (the authors' -L/3 with L = 3),
     R = 1, x0 = exp(-x^2) + x^2 exp(-1.5^2), Crank--Nicolson with K steps on [0, T].
+
+    Parameters
+    ----------
+    n : int, default 61
+        The number of grid nodes (n >= 3); n - 1 must be divisible by ``parts``.
+    parts : int, default 3
+        The number M of parts A_m, each the links of one contiguous stretch of the rod.
+    T : float, default 0.5
+        The horizon.
+    K : int, default 128
+        The number of time steps (dt = T / K).
+
+    Returns
+    -------
+    LQProblem
+        The problem with n states, one control and A given as ``parts`` parts.
     """
     n = check_int(n, "n", minimum=3)
     parts = check_int(parts, "parts", minimum=1)
@@ -65,6 +98,24 @@ def heat_ring(n: int = 100, *, kappa: float = 1e-3, T: float = 200.0, dt: float 
     kappa/dx^2 per link (dx = 1/n), one actuator b = 1/width on |x| <= width/2 (periodic),
     Q = 100 dx I, R = 1, x0 = 10 exp(-2 (1 + sin 2 pi x)), Crank--Nicolson with dt on [0, T].
     The parts are the n links (drop one at random and rescale by n/(n-1): ``"drop-one"``).
+
+    Parameters
+    ----------
+    n : int, default 100
+        The number of nodes and of links (parts), n >= 3.
+    kappa : float, default 1e-3
+        The diffusivity, > 0.
+    T : float, default 200.0
+        The horizon.
+    dt : float, default 1.0
+        The time step (T / dt must be an integer).
+    width : float, default 0.1
+        The width of the actuated interval around x = 0, > 0.
+
+    Returns
+    -------
+    LQProblem
+        The problem with n states, one control and A given as n parts (one per link).
     """
     n = check_int(n, "n", minimum=3)
     kappa = check_positive(kappa, "kappa")
@@ -85,6 +136,24 @@ def heat3d(n: int = 16, *, parts: int = 3, T: float = 2.0, K: int = 2**6,
     Every grid link is put in one of ``parts`` sets at random; A_m = D^{-1} (sum of its links
     / dx^2) with D = 1/2 per boundary face of a node (lumped Neumann mass).  B = 1 on the top
     face z = 1.5 (one control), Q = I on the side x = 0, R = 1, x0 = exp(-(x^2 + z^2)/(8 L^2)).
+
+    Parameters
+    ----------
+    n : int, default 16
+        Nodes per axis (n >= 2); the state has n^3 entries.
+    parts : int, default 3
+        The number M of parts A_m.
+    T : float, default 2.0
+        The horizon.
+    K : int, default 64
+        The number of time steps (dt = T / K).
+    random_state : None, int or numpy.random.Generator, optional
+        Seed or generator of the random assignment of the links to the parts.
+
+    Returns
+    -------
+    LQProblem
+        The problem with n^3 states (sparse), one control and A given as ``parts`` parts.
     """
     n = check_int(n, "n", minimum=2)
     parts = check_int(parts, "parts", minimum=1)

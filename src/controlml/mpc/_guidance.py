@@ -44,10 +44,23 @@ class GuidanceResult:
 
     Attributes
     ----------
-    evaders : (K+1, N, 2) positions (the true, full-interaction dynamics);  drivers : (K+1, M, 2)
-    u : (K, M, 2) applied driver velocities;  cost : J of the true run
-    distance : (K+1,) |mean_i x_i(t) - x*|;  seconds : wall time;  iterations : gradient steps
-    status : "ok"
+    evaders : (K+1, N, 2) ndarray
+        Evader positions x_i(t_k) of the plant (the full-interaction dynamics, or an
+        independent RBM realisation with ``plant="rbm"``).
+    drivers : (K+1, M, 2) ndarray
+        Driver positions y_j(t_k).
+    u : (K, M, 2) ndarray
+        The applied driver velocities u_jk.
+    cost : float
+        J of the plant's run: (1/N) sum_i |x_i(T) - x*|^2 + gamma sum_k dt sum_j |u_jk|^2.
+    distance : (K+1,) ndarray
+        |mean_i x_i(t_k) - x*|, the distance of the herd's centre to the target.
+    seconds : float
+        Wall time of the run.
+    iterations : int
+        Total number of gradient-descent steps over all the MPC windows.
+    status : str
+        "ok".
     """
 
     evaders: np.ndarray
@@ -65,11 +78,29 @@ class GuidanceModel:
 
     Parameters
     ----------
-    num_drivers : M >= 1;  num_evaders : N >= 2
-    target : (2,) the herd's destination x*;  T : horizon;  dt : Euler step (T/dt integer)
-    alpha, beta : strengths of the evader-evader and driver-evader interactions
-    delta, eps : comfort distance among evaders and regularisation of the kernels
-    gamma : weight of the control cost;  batch_size : p (2 <= p <= N, p divides N)
+    num_drivers : int
+        M >= 1, the number of drivers (the controlled agents).
+    num_evaders : int
+        N >= 2, the number of evaders (the herd).
+    target : (2,) array_like, default (3.0, 3.0)
+        The herd's destination x* in R^2.
+    T : float, default 6.0
+        The horizon, > 0.
+    dt : float, default 0.2
+        The explicit Euler step, > 0 (T / dt must be an integer K).
+    alpha : float, default 1.0
+        Strength of the evader-evader interaction (kernel phi), > 0.
+    beta : float, default 1.0
+        Strength of the driver-evader repulsion (kernel psi), > 0.
+    delta : float, default 0.2
+        Comfort distance among evaders, > 0: phi(r) < 0 (repulsion) when
+        r^2 + eps^2 < delta^2, cohesion beyond.
+    eps : float, default 0.1
+        Regularisation of the kernels' denominators r^2 + eps^2, > 0.
+    gamma : float, default 0.01
+        Weight of the control cost, > 0.
+    batch_size : int, default 2
+        p, the size of the random batches of evaders (2 <= p <= N, p divides N).
     """
 
     def __init__(self, num_drivers: int, num_evaders: int, *, target=(3.0, 3.0), T: float = 6.0,

@@ -12,7 +12,7 @@ from .._checks import check_option, check_positive, check_random_state
 from ..errors import ParameterError
 from ._batches import RBM, draw_keys
 from ._ocp import _check_method, _solve_adjoint
-from ._problem import LQProblem, Dynamics
+from ._problem import Dynamics, LQProblem
 from ._riccati import riccati_gains, riccati_rollout
 
 __all__ = ["MPCResult", "mpc"]
@@ -24,11 +24,28 @@ class MPCResult:
 
     Attributes
     ----------
-    t : (K+1,) times;  x : (K+1, n) closed-loop states of the true plant;  u : (K, m) applied
-    cost : J of the closed loop (the problem's cost);  step_seconds : (S,) wall time of each
-    of the S receding-horizon solves;  solves : S;  cg_iterations : (S,) (adjoint, else 0)
-    prediction_steps, control_steps : the horizons in steps;  rbm : the RBM setting or None
-    status : "ok", or "max_iter" when a CG solve stopped early
+    t : (K+1,) ndarray
+        The time grid t_k = k dt.
+    x : (K+1, n) ndarray
+        The closed-loop states of the true plant (always evolved with the full A).
+    u : (K, m) ndarray
+        The controls applied to the plant.
+    cost : float
+        The problem's cost J of the closed loop (x, u).
+    step_seconds : (S,) ndarray
+        Wall time of each of the S receding-horizon solves.
+    solves : int
+        S, the number of receding-horizon solves (ceil(K / control_steps)).
+    cg_iterations : (S,) ndarray of int
+        Conjugate-gradient iterations of each solve (``solver="adjoint"``; 0 for Riccati).
+    prediction_steps : int
+        The prediction horizon in time steps, T_p / dt.
+    control_steps : int
+        The control horizon in time steps, tau / dt.
+    rbm : RBM or None
+        The random batch setting of the model, or None (full model).
+    status : {"ok", "max_iter"}
+        "max_iter" when some conjugate-gradient solve stopped at ``max_iter``.
     """
 
     t: np.ndarray
@@ -72,15 +89,40 @@ def mpc(problem: LQProblem, *, prediction_horizon: float, control_horizon: float
     Parameters
     ----------
     problem : LQProblem
-    prediction_horizon : T_p > 0 (a multiple of dt);  control_horizon : 0 < tau <= T_p
-    solver : "riccati" (dense recursion; with the full model the gains are the same in every
-        window and are computed once per window length) or "adjoint" (CG, sparse LU)
-    rbm : :class:`RBM` or None;  random_state : seed of the batch draws
-    progress : tqdm bar over the windows
+        The problem on [0, T]: the plant, the cost, and the initial state x0.
+    prediction_horizon : float
+        T_p > 0, the length of each window's optimal control problem (a multiple of dt;
+        windows are cut at T).
+    control_horizon : float
+        tau, 0 < tau <= T_p, the time for which each window's controls are applied before
+        re-planning (a multiple of dt).
+    solver : {"riccati", "adjoint"}, default "riccati"
+        "riccati": the dense recursion (n <= 3000; with the full model the gains are the
+        same in every window and are computed once per window length and terminal flag).
+        "adjoint": conjugate gradients with adjoint gradients and cached sparse LU factors.
+    rbm : RBM, optional
+        Random batch model: on every interval of length ``rbm.h`` the model uses a random
+        batch operator A_omega = sum_{m in omega} A_m / pi_m (needs A given as parts).
+        Default None: the model is the full A.
+    random_state : None, int or numpy.random.Generator, optional
+        Seed or generator of the batch draws (used only with ``rbm``).
+    progress : bool, default True
+        Show a tqdm progress bar over the windows.
+    rtol : float, default 1e-10
+        Relative residual at which each conjugate-gradient solve stops (``solver="adjoint"``).
+    max_iter : int, default 1000
+        Maximum conjugate-gradient iterations per window (``solver="adjoint"``); when reached,
+        the result has ``status="max_iter"``.
+    dynamics : Dynamics, optional
+        The cached time stepping (operators, batch operators and sparse LU factors) of this
+        ``problem`` (``Dynamics(problem)``); pass one instance to repeated runs on the same
+        problem (e.g. several horizons or seeds) to reuse the factorisations.  Default
+        None: a new one is built.
 
     Returns
     -------
     MPCResult
+        The closed-loop trajectory, its cost and the per-solve timings.
     """
     p = problem
     check_option(solver, "solver", ("riccati", "adjoint"))

@@ -14,7 +14,7 @@ import scipy.sparse.linalg as spla
 
 from .._checks import check_int, check_option, check_positive
 from ..errors import ConvergenceError, DatasetError, ParameterError
-from ._problem import LQProblem, Dynamics
+from ._problem import Dynamics, LQProblem
 from ._riccati import _DENSE_LIMIT, riccati_gains, riccati_rollout
 
 __all__ = ["OCPResult", "solve_ocp", "cost_gradient"]
@@ -28,10 +28,25 @@ class OCPResult:
 
     Attributes
     ----------
-    t : (K+1,) time grid;  x : (K+1, n) optimal states;  u : (K, m) optimal controls
-    cost : J(u);  method : "riccati" or "adjoint";  iterations : CG iterations (0 for Riccati)
-    residual : relative gradient norm |grad J(u)| / |grad J(0)| at the returned u
-    seconds : wall time of the solve;  status : "ok" or "max_iter" (CG stopped early)
+    t : (K+1,) ndarray
+        The time grid t_k = k dt, k = 0..K.
+    x : (K+1, n) ndarray
+        The optimal states x_k.
+    u : (K, m) ndarray
+        The optimal controls u_k (constant on [t_k, t_{k+1}]).
+    cost : float
+        The discrete cost J(u) (:meth:`LQProblem.cost`).
+    method : {"riccati", "adjoint"}
+        The method that solved it.
+    iterations : int
+        Conjugate-gradient iterations (0 for Riccati).
+    residual : float
+        Relative gradient norm |grad J(u)| / |grad J(0)| at the returned u (adjoint; NaN
+        for Riccati, which is exact).
+    seconds : float
+        Wall time of the solve.
+    status : {"ok", "max_iter"}
+        "max_iter" when conjugate gradients stopped at ``max_iter`` before ``rtol``.
     """
 
     t: np.ndarray
@@ -71,7 +86,26 @@ def _gradient(dyn: Dynamics, keys: Sequence[Any], x0: np.ndarray, u: np.ndarray,
 
 
 def cost_gradient(problem: LQProblem, u: np.ndarray) -> tuple[float, np.ndarray]:
-    """J(u) and its gradient (K, m) by the adjoint equation (for checks against differences)."""
+    """J(u) and its gradient (K, m) by the adjoint equation (for checks against differences).
+
+    Going back from lam_K = 2 (wx_K Q + QT)(x_K - x_d) with p = E^{-T} lam_{k+1}:
+    dJ/du_k = 2 wu R (u_k - u_d) + G^T p and lam_k = 2 wx_k Q (x_k - x_d) + F^T p, where
+    E x_{k+1} = F x_k + G u_k is the time stepping and wx_k, wu the stage weights.
+
+    Parameters
+    ----------
+    problem : LQProblem
+        The problem (full A at every step).
+    u : (K, m) array_like
+        The controls u_k, one row per time step.
+
+    Returns
+    -------
+    cost : float
+        The discrete cost J(u).
+    gradient : (K, m) ndarray
+        dJ/du, the exact gradient of the discrete cost.
+    """
     p = problem
     u = np.asarray(u, dtype=np.float64)
     if u.shape != (p.K, p.m):
@@ -146,7 +180,8 @@ def _check_method(method: str, n: int) -> None:
 
 
 def solve_ocp(problem: LQProblem, method: str = "riccati", *, rtol: float = 1e-10,
-              max_iter: int = 1000, u_init: Any = None, _keys: Sequence[Any] | None = None,
+              max_iter: int = 1000, u_init: Any = None,
+              operator_keys: Sequence[Any] | None = None,
               dynamics: Dynamics | None = None) -> OCPResult:
     """Solve the discretised finite-horizon LQ problem on [0, T].
 
@@ -159,13 +194,36 @@ def solve_ocp(problem: LQProblem, method: str = "riccati", *, rtol: float = 1e-1
     Parameters
     ----------
     problem : LQProblem
-    method : "riccati" or "adjoint"
-    rtol : relative residual of CG (adjoint);  max_iter : CG iterations (adjoint)
-    u_init : (K, m) initial guess for CG
+        The problem; its cost (weights, targets, terminal weight) and x0 define the solve.
+    method : {"riccati", "adjoint"}, default "riccati"
+        The time-varying Riccati recursion (dense, for n <= 3000) or conjugate gradients
+        on the reduced cost with adjoint gradients (sparse, any n).
+    rtol : float, default 1e-10
+        Relative residual at which conjugate gradients stop (adjoint only): |H u - b| / |b|
+        for the reduced system H u = b, i.e. |grad J(u)| / |grad J(0)|.
+    max_iter : int, default 1000
+        Maximum number of conjugate-gradient iterations (adjoint only); when reached,
+        the result has ``status="max_iter"``.
+    u_init : (K, m) array_like, optional
+        Initial guess of the controls for conjugate gradients (adjoint only).  Default
+        None: zero.
+    operator_keys : sequence of hashable, optional
+        The operator of each time step, as keys of ``dynamics``: entry k is None (the full
+        A) or a tuple omega of part indices (the batch operator A_omega = sum_{m in omega}
+        A_m / pi_m, which must have been registered with
+        :meth:`Dynamics.register_batch`).  Its length (normally K) is the number of steps
+        solved.  Default None: the full A at every one of the K steps.
+        :func:`randomized_splitting` passes the drawn batches here.
+    dynamics : Dynamics, optional
+        The cached time stepping (operators and sparse LU factors of I - dt/2 A) of this
+        ``problem``; its problem's weights are the ones used, so build it with
+        ``Dynamics(problem)``.  Pass one instance to repeated calls to reuse the
+        factorisations.  Default None: a new one is built.
 
     Returns
     -------
     OCPResult
+        The optimal states, controls and cost, with the solver's diagnostics.
     """
     _check_method(method, problem.n)
     rtol = check_positive(rtol, "rtol")
@@ -176,7 +234,7 @@ def solve_ocp(problem: LQProblem, method: str = "riccati", *, rtol: float = 1e-1
             raise DatasetError(f"u_init must have shape (K, m) = ({problem.K}, {problem.m}); "
                                f"got {u_init.shape}")
     dyn = dynamics if dynamics is not None else Dynamics(problem)
-    keys = [None] * problem.K if _keys is None else _keys
+    keys = [None] * problem.K if operator_keys is None else operator_keys
     t0 = _time.perf_counter()
     if method == "riccati":
         x, u = _solve_riccati(dyn, keys, problem.x0)
@@ -190,8 +248,25 @@ def solve_ocp(problem: LQProblem, method: str = "riccati", *, rtol: float = 1e-1
 
 
 def steady_state(problem: LQProblem) -> tuple[np.ndarray, np.ndarray]:
-    """The steady optimum (x_bar, u_bar): argmin l(x) + m(u) subject to A x + B u = 0
-    (continuous) or x = A x + B u (discrete), from the sparse KKT system."""
+    """The steady optimum (x_bar, u_bar) of the running cost, from the sparse KKT system.
+
+    (x_bar, u_bar) = argmin l(x) + m(u) = (x - x_d)^T Q (x - x_d) + (u - u_d)^T R (u - u_d)
+    subject to A x + B u = 0 (continuous) or x = A x + B u (discrete): the solution of
+    [[Q, 0, A'^T], [0, R, B^T], [A', B, 0]] (x, u, lambda) = (Q x_d, R u_d, 0) with
+    A' = A (continuous) or A - I (discrete); least squares if the system is singular.
+
+    Parameters
+    ----------
+    problem : LQProblem
+        The problem (its A, B, Q, R, targets and ``time``; x0, T and QT are not used).
+
+    Returns
+    -------
+    x_bar : (n,) ndarray
+        The steady state.
+    u_bar : (m,) ndarray
+        The steady control.
+    """
     p = problem
     n, m = p.n, p.m
     A = sp.csr_matrix(p.A) if p.time == "continuous" else sp.csr_matrix(p.A) - sp.identity(n)

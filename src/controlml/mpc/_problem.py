@@ -102,25 +102,55 @@ def _check_psd(M: Any, name: str, *, definite: bool) -> None:
 class LQProblem:
     """A linear-quadratic optimal control problem on [0, T] (see the module docstring).
 
+    Minimise ``J(u)`` (the running cost in ``Q``, ``R`` plus the terminal cost in ``QT``)
+    subject to ``x' = A x + B u`` (continuous time, Crank--Nicolson with step ``dt``) or
+    ``x_{k+1} = A x_k + B u_k`` (discrete time).  All arguments are validated (shapes,
+    finiteness, symmetry and definiteness of the weights) when the problem is built.
+
     Parameters
     ----------
-    A : (n, n) array or sparse matrix, or a sequence of them (the parts A = sum_m A_m)
-        The state matrix.  Given as parts it can be split at random
-        (:func:`randomized_splitting`, :class:`RBM`).  Sparse input is kept sparse.
-    B : (n, m) array or sparse matrix (a length-n vector means m = 1)
-    Q : (n, n) symmetric positive semi-definite
-    R : (m, m) symmetric positive definite (a scalar when m = 1)
-    x0 : (n,) initial state
-    T : float > 0, horizon;  dt : float > 0, time step, T/dt must be an integer K
-    QT : (n, n) symmetric positive semi-definite terminal weight (default 0)
-    time : "continuous" (Crank--Nicolson) or "discrete"
-    x_target : (n,) and u_target : (m,) the targets x_d, u_d of the cost (default 0)
+    A : (n, n) array_like or sparse matrix, or a sequence of (n, n) ones
+        The state matrix.  Given as a non-empty sequence of parts ``[A_1, ..., A_M]``,
+        A is their sum A = sum_m A_m, and the problem can be split at random
+        (:func:`randomized_splitting`, :class:`RBM`).  Sparse input is kept sparse (CSR).
+    B : (n, m) array_like or sparse matrix
+        The control matrix; a 1-D vector of length n means one control (m = 1).
+    Q : (n, n) array_like or sparse matrix
+        Symmetric positive semi-definite weight of the state in the running cost.
+    R : (m, m) array_like
+        Symmetric positive definite weight of the control in the running cost (a scalar
+        when m = 1); stored as a dense ndarray.
+    x0 : (n,) array_like
+        The initial state x(0).
+    T : float
+        The horizon, T > 0.
+    dt : float
+        The time step, dt > 0; ``T / dt`` must be a positive integer K, the number of
+        steps.  In discrete time it only labels the time axis t_k = k dt.
+    QT : (n, n) array_like or sparse matrix, optional
+        Symmetric positive semi-definite terminal weight on x(T) - x_d.  Default None:
+        no terminal cost (a sparse zero matrix is stored).
+    time : {"continuous", "discrete"}, default "continuous"
+        Continuous time (discretised by Crank--Nicolson, cost by the trapezoidal rule) or
+        discrete time (``A`` and ``B`` are the one-step maps).
+    x_target : (n,) array_like, optional
+        The state target x_d of the cost.  Default None: x_d = 0.
+    u_target : (m,) array_like, optional
+        The control target u_d of the cost.  Default None: u_d = 0.
 
     Attributes
     ----------
-    A : the sum of the parts (sparse CSR when any input was sparse, else an ndarray)
-    parts : tuple of the parts (CSR), or None when A was given whole
-    n, m, K : state dimension, control dimension, number of time steps
+    A : (n, n) ndarray or scipy.sparse.csr_matrix
+        The state matrix: the sum of the parts (CSR when A was given as parts or any of
+        ``A``, ``B`` was sparse, else a dense ndarray).
+    parts : tuple of (n, n) scipy.sparse.csr_matrix, or None
+        The parts A_m (CSR), or None when A was given whole.
+    n : int
+        The state dimension.
+    m : int
+        The number of controls.
+    K : int
+        The number of time steps, T / dt.
     """
 
     A: Any

@@ -11,7 +11,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from ..errors import ConvergenceError, DatasetError, ParameterError
-from ._problem import LQProblem, Dynamics
+from ._problem import Dynamics, LQProblem
 
 __all__ = ["LQRResult", "lqr", "uncontrollable_modes"]
 
@@ -51,7 +51,27 @@ def uncontrollable_modes(A: Any, B: Any, *, time: str = "continuous", only_unsta
     """Eigenvalues lambda of A with rank [A - lambda I, B] < n (PBH test), with an eigenvector.
 
     ``only_unstable`` keeps Re lambda >= 0 (continuous) or |lambda| >= 1 (discrete): a
-    non-empty answer means (A, B) is not stabilisable.
+    non-empty answer means (A, B) is not stabilisable.  Dense (eigen-decomposition of A).
+
+    Parameters
+    ----------
+    A : (n, n) array_like or sparse matrix
+        The state matrix (continuous time) or the one-step map (discrete time).
+    B : (n, m) array_like or sparse matrix
+        The control matrix.
+    time : {"continuous", "discrete"}, default "continuous"
+        Which eigenvalues count as unstable: Re lambda >= 0 (continuous) or |lambda| >= 1
+        (discrete), both up to a relative rounding margin of 1e-12.
+    only_unstable : bool, default True
+        Report only the unstable uncontrollable modes (False: every uncontrollable mode).
+    tol : float, default 1e-9
+        Relative rank tolerance: lambda is uncontrollable when the smallest singular value
+        of [A - lambda I, B] is <= tol * max(|A|_2, |B|_2) * sqrt(n).
+
+    Returns
+    -------
+    list of (complex, (n,) ndarray)
+        The uncontrollable eigenvalues lambda, each with its (complex) eigenvector of A.
     """
     Ad, Bd = _dense(A), _dense(B)
     n = Ad.shape[0]
@@ -84,10 +104,29 @@ def lqr(problem: LQProblem, *, discretized: bool = False) -> LQRResult:
     costs as T grows (the trapezoidal rule gives x0 half a weight), and K_d is their
     limiting feedback.  It differs from the continuous one by O(dt^2) on smooth modes.
 
+    Parameters
+    ----------
+    problem : LQProblem
+        The problem: its A, B, Q, R, ``time`` (and ``dt``, ``x0``) are used; ``T``, ``QT``
+        and the targets are ignored.  Its state dimension must be n <= 3000.
+    discretized : bool, default False
+        For a continuous-time problem, solve the discrete algebraic Riccati equation of its
+        Crank--Nicolson time stepping (see above) instead of the continuous one; the result
+        then has ``time="discrete"``.  No effect on a discrete-time problem.
+
+    Returns
+    -------
+    LQRResult
+        P, the gain K, the cost from x0, the closed-loop eigenvalues and decay rate.
+
     Raises
     ------
     DatasetError
         (A, B) is not stabilisable; the message names the unstable uncontrollable mode (PBH).
+    ParameterError
+        The problem has n > 3000 (use ``solve_ocp(method="adjoint")``).
+    ConvergenceError
+        The Riccati equation has no stabilising solution ((A, Q^(1/2)) not detectable).
     """
     p = problem
     if p.n > _DENSE_LIMIT:

@@ -12,7 +12,7 @@ from .._checks import check_int, check_random_state
 from ..errors import ParameterError
 from ._batches import RBM, draw_keys
 from ._ocp import OCPResult, solve_ocp
-from ._problem import LQProblem, Dynamics
+from ._problem import Dynamics, LQProblem
 
 __all__ = ["SplittingResult", "randomized_splitting", "SplittingStudy", "splitting_study"]
 
@@ -23,9 +23,21 @@ class SplittingResult:
 
     Attributes
     ----------
-    t : (K+1,);  x : (K+1, n) the split model's optimal states;  u : (K, m) its optimal control
-    cost : J_h(omega, u_h) of the split model;  cost_true : J(u_h) on the true dynamics
-    batches : list of the K drawn subsets (one per step);  ocp : the underlying OCPResult
+    t : (K+1,) ndarray
+        The time grid t_k = k dt.
+    x : (K+1, n) ndarray
+        The split model's optimal states x_h.
+    u : (K, m) ndarray
+        Its optimal control u_h.
+    cost : float
+        J_h(omega, u_h), the optimal cost of the split model.
+    cost_true : float
+        J(u_h), the cost of the control u_h applied to the true dynamics (the full A).
+    batches : list of tuple of int
+        The K drawn subsets omega_k of part indices, one per time step (constant over each
+        interval of length h).
+    ocp : OCPResult
+        The underlying solve of the split problem (method, iterations, timings).
     """
 
     t: np.ndarray
@@ -54,10 +66,32 @@ def randomized_splitting(problem: LQProblem, *, h: float, batches: Any = "one-pa
 
     Parameters
     ----------
-    problem : LQProblem with A given as parts
-    h : float >= dt;  batches : "one-part", "drop-one", "random-subsets", BatchRule or callable
-    pi : inclusion probabilities for a callable;  random_state : seed
-    method : "riccati" or "adjoint"
+    problem : LQProblem
+        The problem, with A given as parts ``[A_1, ..., A_M]``.
+    h : float
+        The length of the intervals on which one batch is kept, h >= dt (an interval is
+        floor(h/dt) time steps).
+    batches : str, BatchRule or callable, default "one-part"
+        The law of the batches: "one-part" (one part, uniform), "drop-one" (all parts but
+        one, uniform), "random-subsets" (each part independently with probability 1/2), a
+        :class:`BatchRule` for M parts, or a callable ``sampler(rng) -> subset`` (then give
+        ``pi``).
+    pi : (M,) array_like, optional
+        Inclusion probabilities pi_m = P(m in omega) of a callable ``batches`` (required
+        then, ignored otherwise).
+    random_state : None, int or numpy.random.Generator, optional
+        Seed or generator of the batch draws.
+    method : {"riccati", "adjoint"}, default "riccati"
+        How :func:`solve_ocp` solves the split problem.
+    dynamics : Dynamics, optional
+        The cached time stepping of this ``problem`` (``Dynamics(problem)``); the drawn
+        batch operators and their LU factors are added to it, so passing one instance to
+        repeated draws reuses them.  Default None: a new one is built.
+
+    Returns
+    -------
+    SplittingResult
+        The split model's optimum, its cost and its cost on the true dynamics.
     """
     _need_parts(problem)
     rbm = RBM(batches, h, pi)
@@ -68,7 +102,7 @@ def randomized_splitting(problem: LQProblem, *, h: float, batches: Any = "one-pa
     keys = draw_keys(rule, s, problem.K, rng)
     for om in set(keys):
         dyn.register_batch(rule, om)
-    sol = solve_ocp(problem, method, _keys=keys, dynamics=dyn)
+    sol = solve_ocp(problem, method, operator_keys=keys, dynamics=dyn)
     xt = dyn.simulate(problem.x0, sol.u)
     return SplittingResult(sol.t, sol.x, sol.u, sol.cost, problem.cost(xt, sol.u), keys, sol)
 
@@ -79,13 +113,29 @@ class SplittingStudy:
 
     Attributes
     ----------
-    h : (H,) interval lengths;  draws : number of draws per h
-    state_error : (H,) root mean square over draws of max_k |x_h(t_k) - x*(t_k)|
-    final_state_error : (H,) RMS of |x_h(T) - x*(T)|
-    control_error : (H,) RMS of |u_h - u*|_{L2(0,T)}
-    cost_error : (H,) RMS of |J_h(omega, u_h) - J*|;  mean_cost_error : (H,) |E J_h - J*|
-    slope_state, slope_control, slope_cost : least-squares slopes of log error vs log h
-    reference : the full problem's OCPResult
+    h : (H,) ndarray
+        The interval lengths h.
+    draws : int
+        The number of random draws per h.
+    state_error : (H,) ndarray
+        Root mean square over the draws of max_k |x_h(t_k) - x*(t_k)|.
+    final_state_error : (H,) ndarray
+        Root mean square of |x_h(T) - x*(T)|.
+    control_error : (H,) ndarray
+        Root mean square of |u_h - u*|_{L2(0,T)} (sum_k dt |u_h,k - u*_k|^2, square-rooted).
+    cost_error : (H,) ndarray
+        Root mean square of |J_h(omega, u_h) - J*|.
+    mean_cost_error : (H,) ndarray
+        |mean over the draws of J_h(omega, u_h) - J*|, the sample estimate of |E J_h - J*|.
+    slope_state : float
+        Least-squares slope of log ``state_error`` against log h (NaN with fewer than two
+        positive errors).
+    slope_control : float
+        The same slope for ``control_error``.
+    slope_cost : float
+        The same slope for ``cost_error``.
+    reference : OCPResult
+        The full problem's optimum (x*, u*, J*).
     """
 
     h: np.ndarray
@@ -115,6 +165,30 @@ def splitting_study(problem: LQProblem, hs: Sequence[float], *, draws: int = 20,
 
     The theory (Veldman & Zuazua 2022) bounds E|x_h - x*|^2, E|u_h - u*|^2 and E|J_h - J*|
     by C h, i.e. root-mean-square errors O(sqrt h): the fitted slopes are at least 1/2.
+
+    Parameters
+    ----------
+    problem : LQProblem
+        The problem, with A given as parts ``[A_1, ..., A_M]``.
+    hs : sequence of float
+        The H interval lengths h to study (each >= dt), a non-empty 1-D sequence.
+    draws : int, default 20
+        The number of independent draws per h (>= 1).
+    batches : str, BatchRule or callable, default "one-part"
+        The law of the batches, as in :func:`randomized_splitting`.
+    pi : (M,) array_like, optional
+        Inclusion probabilities of a callable ``batches``.
+    method : {"riccati", "adjoint"}, default "riccati"
+        How :func:`solve_ocp` solves the full and the split problems.
+    random_state : None, int or numpy.random.Generator, optional
+        Seed or generator of all the draws (one stream, in the order h, then draw).
+    progress : bool, default False
+        Show a tqdm progress bar over the H x draws solves.
+
+    Returns
+    -------
+    SplittingStudy
+        The error statistics per h and their fitted slopes.
     """
     _need_parts(problem)
     draws = check_int(draws, "draws", minimum=1)

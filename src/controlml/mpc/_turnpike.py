@@ -20,13 +20,34 @@ class TurnpikeResult:
 
     Attributes
     ----------
-    t : (K+1,) times;  state_gap : (K+1,) |x(t) - x_bar|;  control_gap : (K,) |u(t) - u_bar|
-    x_bar : (n,), u_bar : (m,) the steady optimum
-    mu, C, r2 : fit of state_gap by C (e^{-mu t} + e^{-mu (T - t)}) (least squares in log scale)
-        and its coefficient of determination on the logarithms
-    mu_control, C_control, r2_control : the same fit of control_gap (at the midpoints)
-    mu_spectral : decay rate of the closed loop A - BK of the infinite-horizon LQR
-    status : "ok"
+    t : (K+1,) ndarray
+        The time grid t_k = k dt.
+    state_gap : (K+1,) ndarray
+        |x(t_k) - x_bar|, the Euclidean distance of the optimal state to the steady state.
+    control_gap : (K,) ndarray
+        |u_k - u_bar|, the distance of the optimal control to the steady control.
+    x_bar : (n,) ndarray
+        The steady optimal state.
+    u_bar : (m,) ndarray
+        The steady optimal control.
+    mu : float
+        Fitted rate of state_gap(t) ~ C (e^{-mu t} + e^{-mu (T - t)}) (least squares on
+        the logarithms, :func:`fit_turnpike`).
+    C : float
+        Fitted constant of that fit.
+    r2 : float
+        Its coefficient of determination on the logarithms.
+    mu_control : float
+        The same rate fitted to control_gap (at the midpoints of the steps).
+    C_control : float
+        The constant of the control fit.
+    r2_control : float
+        The coefficient of determination of the control fit.
+    mu_spectral : float
+        Decay rate of the closed loop of the infinite-horizon LQR of the time stepping,
+        ``lqr(problem, discretized=True).decay_rate`` (NaN when n > 3000).
+    status : str
+        "ok".
     """
 
     t: np.ndarray
@@ -50,6 +71,27 @@ def fit_turnpike(t: np.ndarray, gap: np.ndarray, T: float, *, floor: float = 1e-
 
     For fixed mu the best log C is the mean of log gap - log phi_mu; mu is found by a bounded
     scalar search.  Points below ``floor`` x max(gap) (rounding level) are left out.
+
+    Parameters
+    ----------
+    t : (P,) array_like
+        The times of the samples, in [0, T].
+    gap : (P,) array_like
+        The measured gaps (distances to the steady optimum) at ``t``, >= 0 with a positive
+        maximum.
+    T : float
+        The horizon of the problem (the second exponential decays from t = T).
+    floor : float, default 1e-12
+        Relative cut-off: samples with gap <= floor * max(gap) are left out of the fit.
+
+    Returns
+    -------
+    mu : float
+        The fitted rate.
+    C : float
+        The fitted constant.
+    r2 : float
+        The coefficient of determination of the fit on the logarithms.
     """
     t = np.asarray(t, dtype=np.float64)
     g = np.asarray(gap, dtype=np.float64)
@@ -84,6 +126,18 @@ def turnpike(problem: LQProblem, *, method: str = "riccati") -> TurnpikeResult:
     the infinite-horizon closed loop of the time stepping, -log rho(A_d - B_d K_d)/dt
     (``lqr(problem, discretized=True)``; for the modes that the
     data excite; the fitted mu can be larger when the slowest mode is not excited).
+
+    Parameters
+    ----------
+    problem : LQProblem
+        The problem on [0, T] (full A; a long horizon shows the turnpike best).
+    method : {"riccati", "adjoint"}, default "riccati"
+        How :func:`solve_ocp` solves the finite-horizon problem.
+
+    Returns
+    -------
+    TurnpikeResult
+        The gaps, the steady optimum and the fitted and spectral rates.
     """
     sol = solve_ocp(problem, method=method)
     xb, ub = steady_state(problem)
