@@ -59,7 +59,20 @@ NON_AUTONOMOUS: tuple[str, ...] = ("duffing", "linear_nonaut")
 
 
 def system_field(system: str) -> Callable[[float, np.ndarray], np.ndarray]:
-    """The field ``f(t, X)`` of ``system`` for points ``X`` (N, 2), returning (N, 2)."""
+    r"""The field ``f(t, X)`` of ``system`` for points ``X`` (N, 2), returning (N, 2).
+
+    Parameters
+    ----------
+    system : {"pendulum", "duffing", "linear", "linear_nonaut"}
+        Name of the system (see the module docstring for the fields).
+
+    Returns
+    -------
+    callable
+        ``f(t, X)``: for a scalar time ``t`` and points ``X`` of shape (N, 2), the velocities
+        :math:`(\dot x, \dot y)` at those points, shape (N, 2) (constant components are
+        broadcast to N rows).
+    """
     func = _FIELDS[check_option(system, "system", SYSTEMS)]
 
     def f(t: float, X: np.ndarray) -> np.ndarray:
@@ -74,6 +87,29 @@ def solve_system(system: str, X0: np.ndarray, t: np.ndarray, *, rtol: float = 1e
     """Trajectories (N, M, 2) of ``system`` from ``X0`` (N, 2) at times ``t`` (M,), by DOP853.
 
     All N trajectories are integrated as one vectorised system of size 2N.
+
+    Parameters
+    ----------
+    system : {"pendulum", "duffing", "linear", "linear_nonaut"}
+        Name of the system (see the module docstring for the fields).
+    X0 : array (N, 2)
+        Initial conditions, one row per trajectory, imposed at time ``t[0]``.
+    t : array (M,)
+        Increasing sample times; the integration runs over ``[t[0], t[-1]]``.
+    rtol : float
+        Relative tolerance of SciPy's DOP853 (default 1e-10).
+    atol : float
+        Absolute tolerance of SciPy's DOP853 (default 1e-12).
+
+    Returns
+    -------
+    array (N, M, 2)
+        ``out[i, m]`` is the state of trajectory ``i`` at time ``t[m]``.
+
+    Raises
+    ------
+    ConvergenceError
+        If SciPy fails to integrate the system.
     """
     func = _FIELDS[check_option(system, "system", SYSTEMS)]
     N = X0.shape[0]

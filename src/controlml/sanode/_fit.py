@@ -21,9 +21,9 @@ from torch import nn
 from torchdiffeq import odeint
 
 from .._checks import check_finite, check_int, check_nonnegative, check_option, check_positive
+from .._torch import check_device, check_dtype
 from ..errors import DatasetError, ParameterError
 from ._models import SANODE
-from .._torch import check_device, check_dtype
 
 __all__ = ["SOLVERS", "SANODEFit", "fit_sanode", "fit_many", "integrate", "predict",
            "trajectory_errors", "check_trajectories"]
@@ -37,6 +37,29 @@ def check_trajectories(trajectories: Any, t: Any, name: str = "trajectories",
     """Validate trajectories (N, M, d) sampled at increasing times ``t`` (M,); float64 copies.
 
     ``trajectories`` may be an array or a sequence of (M, d) arrays (all of the same length).
+
+    Parameters
+    ----------
+    trajectories : array (N, M, d) or sequence of N arrays (M, d)
+        N trajectories of M samples each in dimension d (N >= 1, M >= 2), finite.
+    t : array (M,)
+        Sample times, finite and strictly increasing, one per sample of each trajectory.
+    name : str
+        Name of the trajectories used in error messages (default ``"trajectories"``).
+    d : int, optional
+        Expected state dimension (e.g. the model's ``d``); ``None`` (default) accepts any.
+
+    Returns
+    -------
+    X : array (N, M, d)
+        The trajectories as float64.
+    t : array (M,)
+        The times as float64.
+
+    Raises
+    ------
+    DatasetError
+        If the shapes, lengths, dimension or times are not as above, or values are not finite.
     """
     if isinstance(trajectories, list | tuple):
         lens = [np.shape(a)[0] if np.ndim(a) >= 1 else None for a in trajectories]
@@ -82,6 +105,30 @@ def integrate(model: nn.Module, x0: torch.Tensor, t: torch.Tensor, *, solver: st
 
     ``euler`` / ``rk4`` take one step per interval of ``t`` unless ``step_size`` is given;
     ``dopri5`` is adaptive with ``rtol``/``atol``.  Gradients flow through the solver.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The field, called as ``model(t, x)`` (torchdiffeq order) with ``x`` (N, d) and a
+        scalar time tensor, returning (N, d) -- e.g. :class:`SANODE` or :class:`VanillaNODE`.
+    x0 : Tensor (N, d)
+        Initial states at time ``t[0]``, on the model's device and dtype.
+    t : Tensor (M,)
+        Monotone output times (decreasing integrates backward); ``t[0]`` is the initial time.
+    solver : {"euler", "rk4", "dopri5"}
+        torchdiffeq method (default ``"euler"``, as the authors).
+    step_size : float, optional
+        Fixed step of ``euler`` / ``rk4`` (``None``: one step per interval of ``t``); ignored
+        by ``dopri5``.
+    rtol : float
+        Relative tolerance of ``dopri5`` (default 1e-7); ignored by the fixed-step solvers.
+    atol : float
+        Absolute tolerance of ``dopri5`` (default 1e-9); ignored by the fixed-step solvers.
+
+    Returns
+    -------
+    Tensor (M, N, d)
+        ``out[m]`` is the state at time ``t[m]`` (``out[0] == x0``).
     """
     check_option(solver, "solver", SOLVERS)
     options = {"step_size": float(step_size)} if step_size is not None and solver != "dopri5" else None
@@ -91,10 +138,27 @@ def integrate(model: nn.Module, x0: torch.Tensor, t: torch.Tensor, *, solver: st
 
 
 def trajectory_errors(pred: np.ndarray, true: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """The authors' errors of ``pred`` against ``true`` (both (N, M, d)).
+    r"""The authors' errors of ``pred`` against ``true`` (both (N, M, d)).
 
-    Returns ``(max_error, end_error, curve)`` with ``curve[m]`` the mean over trajectories
-    of the Euclidean error at sample m (shape (M,)).
+    With :math:`e_i(t_m)=\|\hat x_i(t_m)-x_i(t_m)\|_2`, ``curve[m]`` is
+    :math:`\frac1N\sum_ie_i(t_m)`, the *max error* :math:`\max_m` ``curve[m]`` and the
+    *end error* ``curve[-1]``.
+
+    Parameters
+    ----------
+    pred : array (N, M, d)
+        Predicted trajectories (e.g. from :func:`predict`).
+    true : array (N, M, d)
+        Reference trajectories at the same times.
+
+    Returns
+    -------
+    max_error : float
+        Largest mean Euclidean error over the sample times.
+    end_error : float
+        Mean Euclidean error at the last sample time.
+    curve : array (M,)
+        Mean over trajectories of the Euclidean error at each sample time.
     """
     curve = np.linalg.norm(pred - true, axis=-1).mean(axis=0)
     return float(curve.max()), float(curve[-1]), curve
@@ -124,6 +188,8 @@ class SANODEFit:
         Wall time of the optimisation loop.
     status : str
         ``"ok"``, or ``"diverged"`` when the loss became non-finite (training stopped there).
+    device : str
+        The device the training ran on (e.g. ``"cpu"``, ``"cuda:0"``); default ``"cpu"``.
     """
 
     model: nn.Module
@@ -143,12 +209,53 @@ class SANODEFit:
     device: str = field(default="cpu")
 
     def predict(self, x0: Any, t: Any, *, solver: str | None = None) -> np.ndarray:
-        """Trajectories (N, M, d) of the trained model from ``x0`` (N, d) at times ``t`` (M,)."""
+        """Trajectories (N, M, d) of the trained model from ``x0`` (N, d) at times ``t`` (M,).
+
+        Parameters
+        ----------
+        x0 : array_like (N, d)
+            Initial states at time ``t[0]``.
+        t : array_like (M,)
+            Monotone output times.
+        solver : {"euler", "rk4", "dopri5"}, optional
+            ODE solver; default the one used in training (``self.solver``).
+
+        Returns
+        -------
+        array (N, M, d)
+            Float64 trajectories, ``out[:, 0] == x0``.
+        """
         return predict(self.model, x0, t, solver=solver or self.solver)
 
 
 def predict(model: nn.Module, x0: Any, t: Any, *, solver: str = "euler") -> np.ndarray:
-    """Trajectories (N, M, d) of ``model`` from ``x0`` (N, d) at times ``t`` (M,), float64 NumPy."""
+    """Trajectories (N, M, d) of ``model`` from ``x0`` (N, d) at times ``t`` (M,), float64 NumPy.
+
+    Integrates without gradients (:func:`integrate`, one solver step per interval of ``t``
+    for the fixed-step solvers) on the model's device and in its dtype.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The field, with ``forward(t, x)`` and attribute ``d`` (e.g. :class:`SANODE`,
+        :class:`VanillaNODE` or ``SANODEFit.model``).
+    x0 : array_like (N, d)
+        Initial states at time ``t[0]``; ``d`` must equal ``model.d``.
+    t : array_like (M,)
+        Monotone output times.
+    solver : {"euler", "rk4", "dopri5"}
+        ODE solver (default ``"euler"``).
+
+    Returns
+    -------
+    array (N, M, d)
+        Float64 trajectories, ``out[:, 0] == x0``.
+
+    Raises
+    ------
+    DatasetError
+        If ``x0`` is not of shape (N, ``model.d``).
+    """
     p = next(model.parameters())
     x0t = torch.as_tensor(np.asarray(x0, dtype=np.float64), dtype=p.dtype, device=p.device)
     if x0t.ndim != 2 or x0t.shape[1] != model.d:
@@ -382,8 +489,16 @@ def fit_many(datasets: Any, t: Any, *, models: list[nn.Module], tests: Any = Non
     ----------
     datasets : sequence of G arrays (N, M, d)
         Training trajectories, the same N, M and d for every model, sampled at ``t`` (M,).
+    t : array (M,)
+        Strictly increasing sample times shared by all datasets (and tests); the integration
+        starts at ``t[0]``.
     models : list of G models
+        The models to train (copies are trained), ``models[g]`` on ``datasets[g]``: all
+        :class:`SANODE` with ``per_component=False`` or all :class:`VanillaNODE` with the
+        same ``num_pieces`` and ``T``; each with ``d`` equal to the data's dimension.
     tests : sequence of G arrays (N', M, d), optional
+        Test trajectories on the same times, ``tests[g]`` for ``models[g]`` (N' may differ
+        between models); ``None`` (default): no test errors (NaN).
     epochs, lr, barron_penalty, solver, lr_decay, progress, device, dtype
         As in :func:`fit_sanode`.
 

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from .._checks import check_int, check_option, check_positive
-from ..errors import DatasetError
 from .._torch import check_dtype, torch_generator
+from ..errors import DatasetError
 
 __all__ = ["SANODE", "VanillaNODE", "authors_baseline", "ACTIVATIONS"]
 
@@ -259,6 +259,25 @@ class VanillaNODE(_Field):
 
 def authors_baseline(d: int = 2, *, T: float = 5.0, random_state: Any = None,
                      dtype: Any = torch.float32) -> VanillaNODE:
-    """The authors' vanilla NODE: 101 pieces of width 1000 (505,000 parameters for d = 2)."""
+    """The authors' vanilla NODE: 101 pieces of width 1000 (505,000 parameters for d = 2).
+
+    ``VanillaNODE(d, 1000, 101, T=T, activation="relu")``: :math:`K(2d+1)P` parameters with
+    :math:`K = 101` pieces and :math:`P = 1000` neurons per piece.
+
+    Parameters
+    ----------
+    d : int
+        State dimension (default 2, as the authors' planar systems).
+    T : float
+        Horizon :math:`[0, T]` split into the 101 equal pieces (default 5.0).
+    random_state : None, int or numpy Generator
+        Seeds the initialisation (see :class:`VanillaNODE`).
+    dtype : torch dtype or name
+        ``float32`` (default) or ``float64``.
+
+    Returns
+    -------
+    VanillaNODE
+    """
     return VanillaNODE(d, 1000, 101, T=T, activation="relu", random_state=random_state,
                        dtype=dtype)

@@ -61,7 +61,22 @@ def _doswell_omega(r: np.ndarray) -> np.ndarray:
 
 
 def transport_field(name: str) -> tuple[Callable, Callable]:
-    """``(f, div)`` of a field: ``f(t, X)`` -> (N, 2) and ``div(t, X)`` -> (N,) for X (N, 2)."""
+    r"""``(f, div)`` of a field: ``f(t, X)`` -> (N, 2) and ``div(t, X)`` -> (N,) for X (N, 2).
+
+    Parameters
+    ----------
+    name : {"sin", "doswell"}
+        The authors' field (see the module docstring): :math:`(\sin x,\sin y)/(1+t^2)`,
+        with divergence :math:`(\cos x+\cos y)/(1+t^2)`, or the Doswell vortex, a rotation
+        whose divergence is 0.
+
+    Returns
+    -------
+    f : callable
+        ``f(t, X)``: the velocity at points ``X`` (N, 2) and scalar time ``t``, shape (N, 2).
+    div : callable
+        ``div(t, X)``: :math:`\operatorname{div}_x f` at the same points, shape (N,).
+    """
     check_option(name, "field", TRANSPORT_FIELDS)
     if name == "sin":
         def f(t: float, X: np.ndarray) -> np.ndarray:
@@ -80,7 +95,24 @@ def transport_field(name: str) -> tuple[Callable, Callable]:
 
 
 def initial_density(name: str, *, test: bool = False, sigma: float | None = None) -> Callable:
-    """The authors' initial density ``z0(X)`` (N,) for ``field`` (training, or ``test``)."""
+    r"""The authors' initial density ``z0(X)`` (N,) for field ``name`` (training, or ``test``).
+
+    Parameters
+    ----------
+    name : {"sin", "doswell"}
+        The transport field.  ``"sin"``: constant 0.5 for training, :math:`e^{-|x|^2/4}`
+        for testing.  ``"doswell"``: :math:`\tanh(y/\sigma)`.
+    test : bool
+        ``False`` (default): the training density; ``True``: the test density.
+    sigma : float, optional
+        Width :math:`\sigma > 0` of the Doswell density; default 1.0 for training and 0.1 for
+        testing.  Ignored for ``"sin"``.
+
+    Returns
+    -------
+    callable
+        ``z0(X)``: the density at points ``X`` (N, 2), shape (N,).
+    """
     check_option(name, "field", TRANSPORT_FIELDS)
     if name == "sin":
         if test:
@@ -136,10 +168,35 @@ class TransportData:
 def transport_data(field: str = "sin", *, spacing: float = 0.2, T: float = 5.0,
                    num_times: int = 51, sigma: float | None = None,
                    rtol: float = 1e-10) -> TransportData:
-    """Characteristics ``(x, z)`` from a grid of spacing ``spacing`` on the field's box.
+    r"""Characteristics ``(x, z)`` from a grid of spacing ``spacing`` on the field's box.
 
     ``z0`` is the authors' training density (``sigma`` overrides the Doswell width).  Solved
-    by SciPy DOP853 at ``rtol`` (the authors: RK45 at 1e-5).
+    by SciPy DOP853 at ``rtol`` (the authors: RK45 at 1e-5).  Each row follows
+    :math:`\dot x=f(x,t)`, :math:`\dot z=-\operatorname{div}f(x,t)\,z` from
+    :math:`(x_0, z_0(x_0))` at :math:`t=0`.
+
+    Parameters
+    ----------
+    field : {"sin", "doswell"}
+        The transport field (default ``"sin"``); its box is :math:`[-4,4]^2` or
+        :math:`[-5,5]^2`.
+    spacing : float
+        Grid step h > 0 of the initial points: ``round(2 L / h) + 1`` points per axis of the
+        box :math:`[-L, L]^2` (default 0.2, 41 x 41 points for ``"sin"``).
+    T : float
+        Horizon > 0 (default 5.0).
+    num_times : int
+        Number of equispaced sample times on :math:`[0, T]` (>= 2, default 51).
+    sigma : float, optional
+        Width of the Doswell training density :math:`\tanh(y/\sigma)` (default 1.0);
+        ignored for ``"sin"``.
+    rtol : float
+        Relative tolerance of DOP853 (default 1e-10; absolute tolerance ``rtol / 100``).
+
+    Returns
+    -------
+    TransportData
+        With ``trajectories`` of shape (n * n, num_times, 3).
     """
     check_option(field, "field", TRANSPORT_FIELDS)
     h = check_positive(spacing, "spacing")
@@ -226,7 +283,13 @@ def fit_transport(data: Any, t: Any = None, *, model: nn.Module | None = None, P
     t : array (M,)
         Needed only with a raw array.
     model : SANODE, optional
-        Default ``SANODE(d, P, activation=activation)`` (sigmoid as the authors).
+        Default ``SANODE(d, P, activation=activation)`` (sigmoid as the authors).  A copy is
+        trained; it needs ``divergence`` and ``d`` equal to the data's dimension minus one.
+    P : int
+        Neurons of the default model (default 100; ignored when ``model`` is given).
+    activation : {"sigmoid", "tanh", "relu"}
+        Activation of the default model (default ``"sigmoid"``, smooth so that
+        :math:`\operatorname{div}f_\theta` is continuous; ignored when ``model`` is given).
     z_weight : float
         Weight of the MSE on z relative to the MSE on x (the authors: 1000 / 100 = 10).
     epochs, lr, barron_penalty, solver, lr_decay, horizon, random_state, progress, device, dtype
@@ -321,11 +384,17 @@ def transport_solution(model: nn.Module, z0: Callable, grid: Any, t: Any, *,
     Parameters
     ----------
     model : SANODE or VanillaNODE with d = 2
+        The learned field :math:`f_\theta` (e.g. ``TransportFit.model``), with
+        ``divergence``; evaluated on its own device and dtype.
     z0 : callable
         Initial density, ``z0(X)`` (N,) for X (N, 2) NumPy.
     grid : array (N, 2) or a pair ``(xs, ys)`` of 1-D arrays (meshgrid, row-major in y)
+        Points ``y`` where the solution is evaluated.
     t : float or array (K,)
         Times >= 0.
+    step_size : float
+        Largest RK4 step of the backward integration (default 0.02); ``[0, tau]`` is split
+        into ``ceil(tau / step_size)`` equal steps.
 
     Returns
     -------
@@ -357,8 +426,30 @@ def transport_solution(model: nn.Module, z0: Callable, grid: Any, t: Any, *,
 
 def transport_reference(field: str, z0: Callable, grid: Any, t: Any, *,
                         rtol: float = 1e-10) -> np.ndarray:
-    """The exact field's solution (K, N) on ``grid`` at ``t`` by backward characteristics,
-    solved by SciPy DOP853 at ``rtol`` (the authors use Euler with dt = 0.1)."""
+    r"""The exact field's solution (K, N) on ``grid`` at ``t`` by backward characteristics,
+    solved by SciPy DOP853 at ``rtol`` (the authors use Euler with dt = 0.1).
+
+    :math:`\rho(y,\tau)=z_0\big(X(0;y,\tau)\big)\exp\big(-\int_0^\tau
+    \operatorname{div}f\,ds\big)` along the characteristic through :math:`(y, \tau)`.
+
+    Parameters
+    ----------
+    field : {"sin", "doswell"}
+        The exact transport field (:func:`transport_field`).
+    z0 : callable
+        Initial density, ``z0(X)`` (N,) for X (N, 2) NumPy (e.g. :func:`initial_density`).
+    grid : array (N, 2) or a pair ``(xs, ys)`` of 1-D arrays (meshgrid, row-major in y)
+        Points ``y`` where the solution is evaluated.
+    t : float or array (K,)
+        Times >= 0.
+    rtol : float
+        Relative tolerance of DOP853 (default 1e-10; absolute tolerance ``rtol / 100``).
+
+    Returns
+    -------
+    array (K, N)
+        ``out[k, i]`` is :math:`\rho(y_i, t_k)`.
+    """
     f, div = transport_field(field)
     Y = _grid_points(grid)
     tt = _times(t)
@@ -375,6 +466,23 @@ def transport_reference(field: str, z0: Callable, grid: Any, t: Any, *,
 
 
 def relative_l1(rho: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Relative L1 error sum|rho - ref| / sum|ref| along the last axis (a grid's cells)."""
+    r"""Relative L1 error sum|rho - ref| / sum|ref| along the last axis (a grid's cells).
+
+    :math:`\sum_i|\rho_i-\rho^{\mathrm{ref}}_i|\,/\,\sum_i|\rho^{\mathrm{ref}}_i|`; on a
+    uniform grid the cell area cancels, so this is the relative :math:`L^1` error.
+
+    Parameters
+    ----------
+    rho : array (..., N)
+        Approximate values on the N grid points (e.g. :func:`transport_solution`, (K, N)).
+    ref : array (..., N)
+        Reference values on the same points (e.g. :func:`transport_reference`), broadcast
+        against ``rho``.
+
+    Returns
+    -------
+    array (...)
+        One relative error per leading index (a NumPy float64 scalar for 1-D inputs).
+    """
     rho, ref = np.asarray(rho, float), np.asarray(ref, float)
     return np.abs(rho - ref).sum(-1) / np.abs(ref).sum(-1)
