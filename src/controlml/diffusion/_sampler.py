@@ -27,6 +27,27 @@ def time_grid(t_max: float, t_min: float, steps: int, *, grid: str = "geometric"
     ``"geometric"``: :math:`t_k = t_{max}(t_{min}/t_{max})^{k/K}` (steps proportional to
     :math:`t`, where the score blows up like :math:`1/t`); ``"quadratic"``: uniform in
     :math:`\sqrt t`; ``"uniform"``: uniform in :math:`t`.
+
+    Parameters
+    ----------
+    t_max : float
+        Start time :math:`t_{max} > t_{min}` of the backward dynamics.
+    t_min : float
+        Stopping time :math:`t_{min} > 0`.
+    steps : int
+        Number K of steps (>= 1).
+    grid : {"geometric", "uniform", "quadratic"}
+        Spacing of the times (default ``"geometric"``).
+
+    Returns
+    -------
+    ndarray (K+1,)
+        The times, with the end points exactly ``t_max`` and ``t_min``.
+
+    Raises
+    ------
+    ParameterError
+        Non-positive times, ``t_min >= t_max``, ``steps < 1`` or an unknown ``grid``.
     """
     t_max, t_min = _check_times(t_max, t_min)
     steps = check_int(steps, "steps", minimum=1)

@@ -26,7 +26,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Report:
-    """Outcome of :func:`reproduce`: the results and where the report was written."""
+    """Outcome of :func:`reproduce`: the results and where the report was written.
+
+    Attributes
+    ----------
+    results : list of ExperimentResult
+        One per experiment run.
+    index : pathlib.Path
+        The report's ``index.html``.
+    """
 
     results: list[ExperimentResult]
     index: Path

@@ -83,7 +83,23 @@ def results_schema() -> dict[str, Any]:
 
 
 def format_value(v: Any) -> str:
-    """Numbers with 4 significant digits (integers exactly), everything else as text."""
+    """Numbers with 4 significant digits (integers exactly), everything else as text.
+
+    Parameters
+    ----------
+    v : object
+        A check's paper or measured value: bool, int, float, a list or tuple of those, or
+        anything printable.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_value(0.000123456), format_value([1, 2.5]), format_value(True)
+    ('1.235e-04', '[1, 2.5]', 'yes')
+    """
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int):

@@ -21,9 +21,32 @@ __all__ = ["ExperimentResult", "run_experiments", "select"]
 class ExperimentResult:
     """What one experiment produced.
 
-    ``status`` is ``"passed"`` (all checks hold), ``"failed"`` (a check does not
-    hold), ``"error"`` (it raised: ``error`` has the traceback) or ``"skipped"``
-    (``error`` has the reason).
+    Attributes
+    ----------
+    name : str
+        The paper's name of the experiment (``"thm3.3"``).
+    section : str
+        Paper section key, ``"2"`` to ``"5"``.
+    title : str
+        One line describing what is reproduced.
+    caption : str
+        The paper's caption or statement.
+    status : str
+        ``"passed"`` (all checks hold), ``"failed"`` (a check does not hold),
+        ``"error"`` (it raised: ``error`` has the traceback) or ``"skipped"``
+        (``error`` has the reason).
+    seconds : float
+        Wall time of the experiment.
+    checks : list of Check
+        The rows (claim, paper value, measured value, holds).
+    figures : list of Figure
+        PNG files relative to the report folder, with captions.
+    notes : list of str
+        Sentences shown under the experiment.
+    error : str
+        Traceback (``"error"``) or reason (``"skipped"``); empty otherwise.
+    explorer : list of str
+        Trajectory JSON files for ``explorer.html``, relative to the report folder.
     """
 
     name: str
@@ -46,7 +69,19 @@ class ExperimentResult:
 
 
 def select(names: list[str] | None) -> list[Experiment]:
-    """The experiments named (a name may also be a prefix like ``thm3`` or a section ``sec3``)."""
+    """The experiments named (a name may also be a prefix like ``thm3`` or a section ``sec3``).
+
+    Parameters
+    ----------
+    names : list of str or None
+        Names, prefixes or sections; ``None`` or an empty list selects every experiment.
+        An empty or blank name is refused (:class:`ParameterError`), as is an unknown one.
+
+    Returns
+    -------
+    list of Experiment
+        In registry order within each name, without repeats.
+    """
     allx = registry()
     if names is None:
         return allx
@@ -141,7 +176,32 @@ def _run_pool(experiments: list[Experiment], results: dict[str, ExperimentResult
 def run_experiments(experiments: list[Experiment], *, quick: bool, out_dir: Path,
                     data_dir: Path | None = None, seed: int = 0, jobs: int = 1,
                     progress: bool = True) -> list[ExperimentResult]:
-    """Run ``experiments`` (in processes when ``jobs > 1``), with a tqdm bar."""
+    """Run ``experiments`` (in processes when ``jobs > 1``), with a tqdm bar.
+
+    Parameters
+    ----------
+    experiments : list of Experiment
+        What to run (see :func:`select`).
+    quick : bool
+        Small sizes.
+    out_dir : path
+        Folder the figures and trajectory files are written into.
+    data_dir : path, optional
+        Folder with user-supplied data sets.
+    seed : int
+        Base random seed of every experiment.
+    jobs : int
+        Worker processes (1: in this process).
+    progress : bool
+        Show the progress bar.
+
+    Returns
+    -------
+    list of ExperimentResult
+        One per experiment, in the order given; an experiment that raises is an
+        ``"error"`` result and never stops the others.  ``KeyboardInterrupt`` stops
+        the run (workers are ended at once).
+    """
     from tqdm.auto import tqdm
 
     out_dir = Path(out_dir)

@@ -139,6 +139,33 @@ def value_function(X: Any, y: Any, eps_grid: Any, *, random_state: Any = None,
 
     v is convex and non-increasing, zero for :math:`\varepsilon \ge \|Y\|_\infty`, and
     :math:`v(\varepsilon') \ge p_\varepsilon^\top Y - \varepsilon'\|p_\varepsilon\|_1` for all ε' (weak duality).
+
+    Parameters
+    ----------
+    X : array (N, d)
+        Distinct training inputs.
+    y : array (N,)
+        Labels :math:`Y`.
+    eps_grid : array_like (K,)
+        Tolerances :math:`\varepsilon \ge 0` (finite, non-empty; flattened).
+    random_state : None, int or numpy.random.Generator
+        Passed to every :func:`fit_sparse` call (random starts of the ascent oracle).
+    progress : bool
+        Show a tqdm bar over the grid.
+    max_iter : int
+        Column-generation rounds per solve (see :func:`fit_sparse`; default 200).
+
+    Returns
+    -------
+    ValueFunction
+        Values, dual lower bounds, :math:`\|p_\varepsilon\|_1` and the fits, in grid order.
+
+    Raises
+    ------
+    DatasetError
+        Bad X, y (see :func:`fit_sparse`).
+    ParameterError
+        ``eps_grid`` empty, non-finite or negative.
     """
     X, Y = check_data(X, y)
     grid = np.asarray(eps_grid, dtype=np.float64).ravel()
@@ -203,11 +230,34 @@ def optimal_epsilon(X: Any, y: Any, *, delta: float | None = None, X_test: Any =
     Parameters
     ----------
     X : array (N, d)
+        Distinct training inputs.
     y : array (N,)
+        Labels :math:`Y`.
     delta : float, optional
         The shift :math:`d_{KR}(m_X, m_{X'})`; or give ``X_test`` (N', d) to compute it.
+    X_test : array (N', d), optional
+        Test inputs :math:`X'`; then :math:`\delta = W_1(m_X, m_{X'})` (exact, uniform
+        weights).  Give exactly one of ``delta`` and ``X_test``.
     rtol : float
         Bisection stops when the bracket is below ``rtol * ||Y||_inf``.
+    max_bisect : int
+        Maximum number of bisection steps (>= 1; default 30); when reached the status is
+        ``"max_bisect"``.
+    random_state : None, int or numpy.random.Generator
+        Passed to every :func:`fit_sparse` call.
+    max_iter : int
+        Column-generation rounds per (PRε) solve (see :func:`fit_sparse`; default 200).
+
+    Returns
+    -------
+    EpsilonChoice
+        :math:`\varepsilon^*`, :math:`\mathcal U(\varepsilon^*)`, the threshold
+        :math:`\delta^*`, the points visited and the fit at :math:`\varepsilon^*`.
+
+    Raises
+    ------
+    ParameterError
+        Both or neither of ``delta`` and ``X_test``; bad option values.
     """
     X, Y = check_data(X, y)
     if (delta is None) == (X_test is None):
@@ -280,7 +330,36 @@ def validation_epsilon(X: Any, y: Any, X_val: Any, y_val: Any, eps_grid: Any, *,
     r"""Choose ε on held-out data: :math:`\arg\min_{\varepsilon\in\text{grid}} W_1(m_{val}, m_{pred}(\Theta_\varepsilon))`.
 
     A data-driven alternative to :func:`optimal_epsilon`, whose :math:`\mathcal U` is a
-    worst-case bound.  ``X_val`` (N', d), ``y_val`` (N',), ``eps_grid`` (K,).
+    worst-case bound.
+
+    Parameters
+    ----------
+    X : array (N, d)
+        Distinct training inputs.
+    y : array (N,)
+        Training labels.
+    X_val : array (N', d)
+        Held-out inputs (repeated rows allowed).
+    y_val : array (N',)
+        Held-out labels.
+    eps_grid : array_like (K,)
+        Candidate tolerances :math:`\varepsilon \ge 0`, solved with :func:`value_function`.
+    random_state : None, int or numpy.random.Generator
+        Passed to every :func:`fit_sparse` call.
+    max_iter : int
+        Column-generation rounds per solve (see :func:`fit_sparse`; default 200).
+
+    Returns
+    -------
+    ValidationChoice
+        The grid, the discrepancy :math:`W_1` between the validation pairs
+        :math:`(x'_i, y'_i)` and the predictions :math:`(x'_i, f_\varepsilon(x'_i))` for
+        each ε, the best ε and the fits.
+
+    Raises
+    ------
+    DatasetError
+        Bad data, or ``X_val`` with another number of columns than ``X``.
     """
     X, Y = check_data(X, y)
     Xv, Yv = check_data(X_val, y_val, distinct=False)

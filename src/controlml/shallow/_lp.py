@@ -68,6 +68,24 @@ def caratheodory_reduce(Phi: np.ndarray, w: np.ndarray, *, tol: float = 1e-12) -
     support is linearly dependent, move along a kernel vector ``v`` of the
     support columns, oriented so that :math:`\mathrm{sign}(w)\cdot v \ge 0`,
     until the first weight hits zero.
+
+    Parameters
+    ----------
+    Phi : array (N, M)
+        Feature matrix: column j holds the activations of atom (neuron) j at the N data
+        points, e.g. :math:`\Phi_{ij} = \sigma(\langle a_j, x_i\rangle + b_j)`.
+    w : array (M,)
+        Weights of the atoms (not modified; a float64 copy is reduced).
+    tol : float
+        Weights with :math:`|w_j| \le \mathrm{tol}\,\max_k|w_k|` are set to zero first
+        (default 1e-12).
+
+    Returns
+    -------
+    array (M,)
+        Reduced weights with :math:`\Phi w` unchanged (up to rounding), :math:`\|w\|_1`
+        not larger, and the columns of the support linearly independent
+        (at most rank(Phi) nonzeros).
     """
     w = w.astype(np.float64).copy()
     scale = max(np.max(np.abs(w)), 1e-300) if w.size else 1.0

@@ -70,7 +70,29 @@ def _effective(piece: Piece) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def piece_kind(piece: Piece) -> str:
-    """How a piece is integrated: ``"rest"``, ``"shear"``, ``"single"`` or ``"general"``."""
+    """How a piece is integrated: ``"rest"``, ``"shear"``, ``"single"`` or ``"general"``.
+
+    Neurons with a zero output column :math:`w_j = 0` are dropped first; then the piece is
+
+    - ``"rest"``: no neuron left (the field is zero, points do not move);
+    - ``"shear"``: :math:`a_i \\cdot w_j = 0` for all i, j (relative tolerance 1e-13 of
+      :math:`|a_i||w_j|`): no neuron moves any point across a hyperplane, so the flow is
+      the explicit shear :math:`x + t\\sum_j w_j\\sigma(a_j\\cdot x + b_j)`;
+    - ``"single"``: one interacting neuron, integrated in closed form with
+      :math:`\\varphi(\\lambda, t) = (e^{\\lambda t} - 1)/\\lambda`;
+    - ``"general"``: several interacting neurons (event-driven matrix exponentials for
+      piecewise-linear activations).
+
+    Parameters
+    ----------
+    piece : Piece
+        The constant piece :math:`(W, A, b)`, W (d, P), A (P, d), b (P,).
+
+    Returns
+    -------
+    str
+        One of ``"rest"``, ``"shear"``, ``"single"``, ``"general"``.
+    """
     W, A, _ = _effective(piece)
     if W.shape[1] == 0:
         return "rest"

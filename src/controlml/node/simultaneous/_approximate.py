@@ -87,7 +87,20 @@ class ApproximationResult:
 
 
 def approximation_switches(cells: int, d: int) -> int:
-    """Switches used by :func:`approximate` with K = ``cells`` per axis: 2Kd + 2K^d - 1 (compression + steering)."""
+    """Switches used by :func:`approximate` with K = ``cells`` per axis: 2Kd + 2K^d - 1 (compression + steering).
+
+    Parameters
+    ----------
+    cells : int
+        Number K of cells per axis of the grid on the domain.
+    d : int
+        Dimension of the domain.
+
+    Returns
+    -------
+    int
+        :math:`L = 2Kd + 2K^d - 1`.
+    """
     return 2 * cells * d + 2 * cells**d - 1
 
 

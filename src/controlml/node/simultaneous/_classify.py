@@ -241,6 +241,20 @@ def classification_bounds(labels: Any, d: int) -> dict[str, int]:
     :math:`3\\lceil\\min(|R|,|B|)/d\\rceil`), the JML bound
     :math:`4\\lceil \\min(|R|,|B|)/d\\rceil - 1` and, for balanced data, the value
     printed by the authors' code :math:`2\\lceil N/(2d)\\rceil - 1`.
+
+    Parameters
+    ----------
+    labels : array_like (N,)
+        Binary labels; the points with label 1 are one class (|B|), all others the
+        other class (|R|).
+    d : int
+        Dimension of the points.
+
+    Returns
+    -------
+    dict of str to int
+        The bound's label -> number of switches (the authors' value only when both
+        classes have the same size).
     """
     lab = np.asarray(labels)
     n1 = int(np.sum(lab == 1))
@@ -254,7 +268,20 @@ def classification_bounds(labels: Any, d: int) -> dict[str, int]:
 
 
 def count_runs(s: np.ndarray, labels: np.ndarray) -> int:
-    """Number of runs of equal labels in the order of ``s`` (ties broken stably)."""
+    """Number of runs of equal labels in the order of ``s`` (ties broken stably).
+
+    Parameters
+    ----------
+    s : array (N,)
+        Scores (e.g. the projection of the points on an axis) giving the order.
+    labels : array (N,)
+        Labels of the points, in the same order as ``s``.
+
+    Returns
+    -------
+    int
+        :math:`1 +` the number of label changes along the sorted sequence (0 when N = 0).
+    """
     lab = np.asarray(labels)[np.argsort(s, kind="stable")]
     return int(1 + np.count_nonzero(lab[1:] != lab[:-1])) if lab.size else 0
 

@@ -37,7 +37,30 @@ __all__ = ["runs_distribution", "switch_probability"]
 def runs_distribution(n0: int, n1: int) -> dict[int, float]:
     """Law of the number of runs r of a uniformly random sequence of n0 zeros and n1 ones.
 
-    Returns ``{r: P(r)}`` for r = 1 ... n0 + n1 (entries of probability 0 omitted).
+    .. math::
+        P(r = 2p) = \\frac{2\\binom{n_0-1}{p-1}\\binom{n_1-1}{p-1}}{\\binom{n}{n_1}}, \\qquad
+        P(r = 2p+1) = \\frac{\\binom{n_0-1}{p}\\binom{n_1-1}{p-1}
+                      + \\binom{n_0-1}{p-1}\\binom{n_1-1}{p}}{\\binom{n}{n_1}},
+
+    with :math:`n = n_0 + n_1` (Wald-Wolfowitz).
+
+    Parameters
+    ----------
+    n0 : int
+        Number of zeros (points of class 0), >= 0.
+    n1 : int
+        Number of ones (points of class 1), >= 0; ``n0 + n1 >= 1``.
+
+    Returns
+    -------
+    dict of int to float
+        ``{r: P(r)}`` for r = 1 ... n0 + n1 (entries of probability 0 omitted);
+        ``{1: 1.0}`` when one class is empty.
+
+    Raises
+    ------
+    ParameterError
+        ``n0`` or ``n1`` not an int >= 0, or ``n0 + n1 == 0``.
     """
     n0 = check_int(n0, "n0", minimum=0)
     n1 = check_int(n1, "n1", minimum=0)

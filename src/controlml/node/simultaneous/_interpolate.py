@@ -114,7 +114,25 @@ class InterpolationResult:
 
 
 def paper_bounds(N: int, d: int, width: int) -> dict[str, int]:
-    """The paper's switch bounds for N points in dimension d with P = width neurons."""
+    """The paper's switch bounds for N points in dimension d with P = width neurons.
+
+    Always Thm 3.3, :math:`2\\lceil N/P\\rceil - 1`; with ``width == 1`` also Thm 3.1,
+    :math:`3N`; and when :math:`d > N` the Sec. 3.2 bound :math:`2\\lceil N/P\\rceil - 2`.
+
+    Parameters
+    ----------
+    N : int
+        Number of data points.
+    d : int
+        Dimension of the points.
+    width : int
+        Number P of neurons per piece.
+
+    Returns
+    -------
+    dict of str to int
+        The bound's label (e.g. ``"Thm 3.3: 2ceil(N/P)-1"``) -> number of switches.
+    """
     k = math.ceil(N / width)
     out = {"Thm 3.3: 2ceil(N/P)-1": 2 * k - 1}
     if width == 1:

@@ -66,10 +66,10 @@ def phi_expm1(lam: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
 
     Parameters
     ----------
-    lam : tensor (...)
+    lam : tensor of any shape (...)
         Rates :math:`\\lambda`.
-    t : float or tensor broadcastable to ``lam``
-        Times (>= 0).
+    t : float or tensor of a shape broadcastable to ``lam``
+        Times (>= 0); converted to the dtype and device of ``lam``.
 
     Returns
     -------

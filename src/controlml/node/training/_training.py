@@ -119,6 +119,26 @@ def save_checkpoint(module: TorchNODE, path: str | Path, *, epoch: int | None = 
     """Write a :class:`TorchNODE` to ``path`` atomically (a safetensors file: no pickles).
 
     Read it back with :func:`load_checkpoint`.
+
+    Parameters
+    ----------
+    module : TorchNODE
+        The module whose parameters (durations, W, A, b) and integrator settings
+        (activation, method, steps_per_piece, rtol, atol) are written.
+    path : str or Path
+        File to write (replaced atomically if it exists).
+    epoch : int, optional
+        Training epoch recorded in the metadata (stored as -1 when None).
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ParameterError
+        ``module`` is not a :class:`TorchNODE`.
     """
     if not isinstance(module, TorchNODE):
         raise ParameterError(f"module must be a TorchNODE; got {type(module).__name__}")
@@ -132,6 +152,15 @@ def save_checkpoint(module: TorchNODE, path: str | Path, *, epoch: int | None = 
 def load_checkpoint(path: str | Path, *, device: str | torch.device | None = None,
                     dtype: torch.dtype | None = None) -> tuple[TorchNODE, int]:
     """Read a file written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint file.
+    device : str or torch.device, optional
+        Where to put the parameters (default: as :class:`TorchNODE`, the CPU).
+    dtype : torch.dtype, optional
+        Dtype of the parameters (default: the dtype stored in the file).
 
     Returns
     -------
@@ -358,6 +387,8 @@ def fit(X: Any, Y: Any, *, alpha: float, init: Control | TorchNODE | None = None
         Folder where the best parameters are written (``node_fit.safetensors``, atomically; see
         :func:`save_checkpoint`) every
         ``checkpoint_every`` epochs and at the end.  Nothing is written without it.
+    checkpoint_every : int
+        Epochs between two checkpoints (>= 1; default 100); used only with ``checkpoint_dir``.
     random_state : None, int or numpy.random.Generator
         Seeds a random start (the torch generator is derived from it: an int seeds it
         directly, a Generator draws its seed; a torch.Generator is also accepted).

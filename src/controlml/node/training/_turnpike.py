@@ -68,8 +68,8 @@ class TurnpikeResult:
         Midpoints of the pieces.
     control_distance : array (L+1,)
         :math:`|\\theta_k - \\bar\\theta|` per piece (:math:`\\bar\\theta = 0`), Euclidean over (W, A, b).
-    steady_control : array ((2d+1)P,)
-        :math:`\\bar\\theta` (zeros).
+    steady_control : array of shape ((2d+1)P,)
+        :math:`\\bar\\theta` (zeros), flattened over (W, A, b).
     middle : tuple of float
         The window (as fractions of T) called "the middle".
     distance_middle : float
@@ -139,6 +139,9 @@ def fit_turnpike(X: Any, Y: Any, *, T: float, h: float = 0.5, beta: float = 1e-2
         The window :math:`[m_0 T, m_1 T]` on which the distance to the steady control is measured.
     init_scale, epochs, lr, optimizer, patience, tol, checkpoint_dir, checkpoint_every
         As in :func:`fit`.
+    schedule : {"constant", "cosine"}
+        Learning rate schedule of Adam, as in :func:`fit`; default ``"cosine"`` (from
+        ``lr`` down to ``lr / 100`` at ``epochs``).
     random_state, dtype, device, progress, seed
         As in :func:`fit` (``seed``: deprecated alias of ``random_state``).
 

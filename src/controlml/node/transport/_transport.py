@@ -203,12 +203,37 @@ class TargetDensity:
 # the construction
 # ---------------------------------------------------------------------------------------
 def num_pieces(n: int, m: int) -> int:
-    """Upper bound on the number of pieces ``L + 1 = n m + 6 n - 3`` for an n x m grid."""
+    """Upper bound on the number of pieces ``L + 1 = n m + 6 n - 3`` for an n x m grid.
+
+    Parameters
+    ----------
+    n : int
+        Number of cells along the first axis (columns of the grid).
+    m : int
+        Number of cells along the second axis.
+
+    Returns
+    -------
+    int
+        :math:`nm + 6n - 3`, the pieces used by :func:`transport` on an ``(n, m)`` grid.
+    """
     return n * m + 6 * n - 3
 
 
 def cells_for_switches(num_switches: int) -> int:
-    """The largest n with ``num_pieces(n, n) <= num_switches + 1`` (n >= 1)."""
+    """The largest n with ``num_pieces(n, n) <= num_switches + 1`` (n >= 1).
+
+    Parameters
+    ----------
+    num_switches : int
+        Budget L of switches (L + 1 pieces).
+
+    Returns
+    -------
+    int
+        The side n of the largest square ``(n, n)`` grid whose construction fits the
+        budget; 1 when even ``(1, 1)`` does not (the smallest grid).
+    """
     n = 1
     while num_pieces(n + 1, n + 1) <= num_switches + 1:
         n += 1
@@ -348,6 +373,10 @@ class TransportResult:
     target : TargetDensity
         The target :math:`\\rho_1` as the construction saw it (normalised on ``box``):
         ``target.density(X)``, ``target.sample(N, random_state)``.
+    _source : TargetDensity or None
+        Private: the non-uniform source density :math:`\\rho_0` on ``source_box``
+        (given with ``source_box`` to :func:`transport`), used by :meth:`log_rho0` and
+        :meth:`sample`; ``None`` when :math:`\\rho_0` is uniform on ``source_box``.
     """
 
     control: Control

@@ -236,6 +236,20 @@ def pushforward_logdensity(control: Control | Piece, log_rho0: Callable[[np.ndar
 def uniform_box_logdensity(box: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """``log_rho0`` of the uniform density on the box ``[[lo...], [hi...]]`` (2, d).
 
+    .. math:: \\log\\rho_0(x) = -\\sum_{j=1}^d \\log(hi_j - lo_j)\\ \\text{inside the box},
+              \\quad -\\infty \\text{ outside}.
+
+    Parameters
+    ----------
+    box : array_like (2, d)
+        ``[[lo_1, ..., lo_d], [hi_1, ..., hi_d]]``, finite with :math:`hi_j > lo_j`.
+
+    Returns
+    -------
+    callable
+        ``log_rho0(X0)`` mapping points X0 (N, d) to their log density (N,) (boundary
+        included in the box), for :func:`pushforward_logdensity`.
+
     Raises
     ------
     ParameterError
