@@ -50,8 +50,7 @@ def _python_control_rows(quick: bool) -> list[dict]:
         import control.optimal as opt
     except ImportError:
         return [{"case": "python-control", "status": "skipped: pip install control"}]
-    from controlml.mpc import heat_ring, mpc, solve_ocp
-    from controlml.mpc import Dynamics
+    from controlml.mpc import Dynamics, heat_ring, mpc, solve_ocp
 
     n = 20 if quick else 100
     p = heat_ring(n=n)
@@ -111,8 +110,7 @@ def _python_control_rows(quick: bool) -> list[dict]:
 
 
 def _rbm_3d_rows(quick: bool) -> list[dict]:
-    from controlml.mpc import RBM, heat3d, mpc
-    from controlml.mpc import Dynamics
+    from controlml.mpc import RBM, Dynamics, heat3d, mpc
 
     n = 8 if quick else 16
     p = heat3d(n=n, random_state=0)

@@ -16,7 +16,6 @@ device is not available.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable

@@ -24,7 +24,6 @@ def test_gpu_check_runs_every_path_on_cpu(tmp_path, capsys):
 
 def test_gpu_check_refuses_a_missing_device(capsys):
     import torch
-
     from benchmarks import gpu_check
 
     if torch.cuda.is_available():

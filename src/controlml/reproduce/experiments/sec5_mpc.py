@@ -199,8 +199,7 @@ def _rbm_splitting(ctx):
             caption=_RBM_CAPTION)
 @_one_thread
 def _rbm_mpc(ctx):
-    from controlml.mpc import RBM, heat_ring, mpc, solve_ocp
-    from controlml.mpc import Dynamics
+    from controlml.mpc import RBM, Dynamics, heat_ring, mpc, solve_ocp
     from controlml.plotting.mpc import plot_rbm_mpc
 
     p = heat_ring(T=ctx.size(200.0, 100.0))
