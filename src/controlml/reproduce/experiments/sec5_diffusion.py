@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
 from controlml.reproduce import experiment
+from controlml.reproduce.experiments._threads import single_threaded
 
 _A = 1.0          # lemniscate parameter
 _I = 100          # observed samples
@@ -25,17 +25,6 @@ _FIG51_CAPTION = (
 )
 
 
-def _one_thread(func):
-    """Run an experiment on one torch thread (small products; steadier on a shared machine)."""
-
-    @functools.wraps(func)
-    def wrapper(ctx):
-        from controlml._torch import limit_threads
-
-        with limit_threads(1):
-            return func(ctx)
-
-    return wrapper
 
 
 def _curve(m: int = 20001) -> np.ndarray:
@@ -53,7 +42,7 @@ def _data(ctx):
 
 @experiment("fig5.1", section="5", title="Generative diffusion: backward heat flow on a lemniscate",
             caption=_FIG51_CAPTION)
-@_one_thread
+@single_threaded
 def _fig51(ctx):
     from controlml.diffusion import HeatKernelScore, sample, sample_statistics
     from controlml.metrics import wasserstein1
@@ -109,7 +98,7 @@ def _fig51(ctx):
                     "samples closer to the initially available ones, while a larger τ generates "
                     "more diverse and distinct samples. The diffusivity level ν = ν(t) ≥ 0 in the "
                     "backward diffusion problem can also be tuned.")
-@_one_thread
+@single_threaded
 def _memorisation(ctx):
     from controlml.datasets import lemniscate
     from controlml.diffusion import HeatKernelScore, sample, sample_statistics
@@ -168,7 +157,7 @@ def _memorisation(ctx):
                     "backward energy estimate ½ d/dt ∫u² − ∫|∇u|² = ∫u² div s ≥ −d/(2t) ∫u², an "
                     "a priori estimate for backward solutions for all t = τ > 0 that blows up as "
                     "t → 0⁺.")
-@_one_thread
+@single_threaded
 def _li_yau(ctx):
     from controlml.datasets import lemniscate
     from controlml.diffusion import HeatKernelScore, concentration, energy_estimate, li_yau_check
@@ -221,7 +210,7 @@ def _li_yau(ctx):
             caption="The exact Gaussian score function can be approximated by an NN ansatz, "
                     "yielding a surrogate s̄(x,t). The estimates highlight the importance of "
                     "maintaining, for some finite M > 0, uniform bounds of the form div s̄ ≥ −M.")
-@_one_thread
+@single_threaded
 def _surrogate(ctx):
     from controlml.datasets import lemniscate
     from controlml.diffusion import (

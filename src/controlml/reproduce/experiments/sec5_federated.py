@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from controlml.reproduce import experiment
+from controlml.reproduce.experiments._threads import single_threaded
 
 _FL_CAPTION = (
     "Federated learning ... is closely related to splitting, alternating, and domain "
@@ -26,25 +25,12 @@ _ATTACK_CAPTION = (
 )
 
 
-def _one_thread(func):
-    @functools.wraps(func)
-    def wrapper(ctx):
-        import torch
-
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return func(ctx)
-        finally:
-            torch.set_num_threads(old)
-
-    return wrapper
 
 
 @experiment("fedadmm-insa", section="5",
             title="FedADMM-InSa vs FedADMM, FedAvg, FedProx on non-IID digits",
             caption=_FL_CAPTION)
-@_one_thread
+@single_threaded
 def _fedadmm_insa(ctx):
     from controlml.federated import FedADMM, FedADMMInSa, FedAvg, FedProx, simulate
     from controlml.plotting.federated import plot_fl_accuracy, plot_fl_penalties
@@ -137,7 +123,7 @@ def _fl_game(ctx):
 
 @experiment("fl-attack", section="5", title="Reconstructing a client's digits from its update",
             caption=_ATTACK_CAPTION)
-@_one_thread
+@single_threaded
 def _fl_attack(ctx):
     import torch
     from sklearn.datasets import load_digits

@@ -6,7 +6,6 @@ Helmholtz problem (StaticHYCO) and the heat equation with moving sensors (Dynami
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from controlml.reproduce import experiment
+from controlml.reproduce.experiments._threads import single_threaded
 
 _CAPTION = (
     "Hybrid PDE and data-driven modeling (HYCO): a physical model (a PDE with unknown "
@@ -36,19 +36,6 @@ HEAT_PAPER = {"full": {"HYCO": 0.21, "physics-only": 0.21, "PINN": 1.34},
 _METHODS = ("HYCO", "physics-only", "PINN")
 
 
-def _one_thread(func):
-    @functools.wraps(func)
-    def wrapper(ctx):
-        import torch
-
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return func(ctx)
-        finally:
-            torch.set_num_threads(old)
-
-    return wrapper
 
 
 def run_helmholtz_case(noise: float, rng: np.random.Generator, *, epochs: int,
@@ -127,7 +114,7 @@ def _run_jobs(ctx, fn, jobs: list, desc: str) -> list:
 @experiment("hyco-helmholtz", section="5",
             title="HYCO on the static Helmholtz problem: parameter identification from 25 points",
             caption=_CAPTION)
-@_one_thread
+@single_threaded
 def _hyco_helmholtz(ctx):
     import torch
 
@@ -282,7 +269,7 @@ def run_heat_case(coverage: str, rng: np.random.Generator, *, epochs: int,
 @experiment("hyco-heat", section="5",
             title="HYCO on the heat equation with moving sensors: full, half and quarter coverage",
             caption=_CAPTION)
-@_one_thread
+@single_threaded
 def _hyco_heat(ctx):
     from controlml.plotting.hyco import plot_coverage, plot_error_curves
 

@@ -6,47 +6,17 @@ Hernández & Zuazua (arXiv 2409.06555): exact classification with width 2 and de
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
 
 from controlml.reproduce import experiment
+from controlml.reproduce.experiments._threads import single_threaded
 
 _EQ51 = ("Multilayer perceptrons x^{k+1} = σ(A^k x^k + b^k), k ∈ [L] (5.1): constructive methods "
          "provide explicit parameter values, layer dimensions d_k and depths required for exact "
          "interpolation, together with the corresponding bounds [Hernandez2024Classification].")
 
-
-def _one_blas_thread(func):
-    """Run with one BLAS thread (NumPy-only experiments; steadier on a shared machine)."""
-
-    @functools.wraps(func)
-    def wrapper(ctx):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            return func(ctx)
-
-    return wrapper
-
-
-def _one_thread(func):
-    @functools.wraps(func)
-    def wrapper(ctx):
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        # one torch thread and one BLAS thread: tiny products, and a shared machine
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with threadpool_limits(1):
-                return func(ctx)
-        finally:
-            torch.set_num_threads(old)
-
-    return wrapper
 
 
 def _clouds(N: int, d: int, M: int, rng: np.random.Generator, spread: float = 2.0):
@@ -59,7 +29,7 @@ def _clouds(N: int, d: int, M: int, rng: np.random.Generator, spread: float = 2.
 @experiment("mlp-classify", section="5",
             title="Exact classification by width-2 ReLU MLPs: depth against N, layer by layer",
             caption=_EQ51)
-@_one_blas_thread
+@single_threaded
 def _classify(ctx):
     from controlml.mlp import classify_fixed_direction, classify_narrow
     from controlml.plotting.mlp import plot_depth_vs_n, plot_layers
@@ -141,7 +111,7 @@ def _rough_target(X):
             caption="ReLU MLPs of fixed width d + 1 are dense in L^p(Ω) (Ω a bounded domain, "
                     "1 ≤ p < ∞), with explicit depth estimates for W^{1,p} targets "
                     "[Hernandez2024Classification].")
-@_one_blas_thread
+@single_threaded
 def _uat(ctx):
     from controlml.mlp import approximate_narrow, uat_depth
     from controlml.plotting.mlp import plot_uat
@@ -196,7 +166,7 @@ def _uat(ctx):
                     "upper estimates for minimisers of regularised training; as the "
                     "regularisation vanishes, trained networks converge to exact classifiers "
                     "[Hernandez2024Classification, v2].")
-@_one_thread
+@single_threaded
 def _training(ctx):
     from controlml.mlp import classify_narrow, train_narrow
     from controlml.plotting.mlp import plot_training

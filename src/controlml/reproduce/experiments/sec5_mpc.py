@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
 
 from controlml.reproduce import experiment
+from controlml.reproduce.experiments._threads import single_threaded
 
 _MPC_CAPTION = (
     "In [veldman2022framework], the convergence of MPC is analyzed when applied to a "
@@ -28,17 +28,6 @@ _GUIDANCE_CAPTION = (
 )
 
 
-def _one_thread(func):
-    """Run on one BLAS thread: small dense products, steadier on a shared machine."""
-
-    @functools.wraps(func)
-    def wrapper(ctx):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            return func(ctx)
-
-    return wrapper
 
 
 def _expfit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
@@ -66,7 +55,7 @@ def _tracking_problem():
 
 @experiment("lqr-turnpike", section="5", title="LQR by Riccati and the turnpike: optimal "
             "trajectories are exponentially close to the steady optimum", caption=_MPC_CAPTION)
-@_one_thread
+@single_threaded
 def _lqr_turnpike(ctx):
     from controlml.mpc import heat1d, lqr, solve_ocp, turnpike
     from controlml.plotting.mpc import plot_turnpike
@@ -117,7 +106,7 @@ def _lqr_turnpike(ctx):
 
 @experiment("mpc-convergence", section="5", title="MPC converges to the infinite-horizon LQR "
             "optimum as the prediction horizon grows", caption=_MPC_CAPTION)
-@_one_thread
+@single_threaded
 def _mpc_convergence(ctx):
     from controlml.mpc import heat_ring, lqr, mpc
     from controlml.plotting.mpc import plot_mpc_convergence
@@ -157,7 +146,7 @@ def _mpc_convergence(ctx):
 
 @experiment("rbm-splitting", section="5", title="Randomized time-splitting: the optimal control "
             "of the random model converges in expectation as h -> 0", caption=_RBM_CAPTION)
-@_one_thread
+@single_threaded
 def _rbm_splitting(ctx):
     from controlml.mpc import heat1d, randomized_splitting, splitting_study
     from controlml.plotting.mpc import plot_splitting
@@ -197,7 +186,7 @@ def _rbm_splitting(ctx):
 
 @experiment("rbm-mpc", section="5", title="RBM-MPC against MPC on the periodic heat equation",
             caption=_RBM_CAPTION)
-@_one_thread
+@single_threaded
 def _rbm_mpc(ctx):
     from controlml.mpc import RBM, Dynamics, heat_ring, mpc, solve_ocp
     from controlml.plotting.mpc import plot_rbm_mpc
@@ -259,7 +248,7 @@ def _rbm_mpc(ctx):
 
 @experiment("guidance", section="5", title="Guidance by repulsion: RBM interactions, gradient "
             "descent and MPC drive a herd of up to 10^4 evaders", caption=_GUIDANCE_CAPTION)
-@_one_thread
+@single_threaded
 def _guidance(ctx):
     import torch
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from controlml.reproduce import experiment
+from controlml.reproduce.experiments._threads import single_threaded
 
 _SA_CAPTION = (
     "SA-NODE (5.2): x' = W σ(A x + β t + b) with time-independent coefficients (W, A, β, b) in "
@@ -17,17 +16,6 @@ _SA_CAPTION = (
 )
 
 
-def _one_thread(func):
-    """Run an experiment on one torch thread (small models; steadier on a shared machine)."""
-
-    @functools.wraps(func)
-    def wrapper(ctx):
-        from controlml._torch import limit_threads
-
-        with limit_threads(1):
-            return func(ctx)
-
-    return wrapper
 
 
 def _data(ctx, system, k):
@@ -47,7 +35,7 @@ def _data(ctx, system, k):
 @experiment("sa-node-ode", section="5",
             title="SA-NODE against an equal-size vanilla NODE on the authors' four systems",
             caption=_SA_CAPTION)
-@_one_thread
+@single_threaded
 def _sa_node_ode(ctx):
     from controlml.plotting.sanode import plot_phase_portraits
     from controlml.sanode import NON_AUTONOMOUS, SANODE, SYSTEMS, VanillaNODE, fit_many
@@ -118,7 +106,7 @@ def _sa_node_ode(ctx):
             caption="The SA-NODE approximates the flow of a nonautonomous system on a finite "
                     "horizon at rate O(P^{-1/2}) in the number P of neurons (an upper bound under "
                     "Barron/Sobolev regularity, [li2024universal]).")
-@_one_thread
+@single_threaded
 def _sa_node_rate(ctx):
     from controlml.plotting.sanode import plot_rate
     from controlml.sanode import SANODE, fit_sanode, ode_data
@@ -173,7 +161,7 @@ def _euler_reference(field, z0, Y, tau, dt=0.1):
                     "characteristic ODEs, SA-NODEs address linear transport equations arising in "
                     "fluid mixing: ρ_t + div(f ρ) = 0 is learned from the augmented system "
                     "x' = f_θ(x, t), z' = -(div f_θ) z along the characteristics.")
-@_one_thread
+@single_threaded
 def _sa_node_transport(ctx):
     from controlml.plotting.sanode import plot_transport
     from controlml.sanode import (
