@@ -6,6 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= report
 ARGS   ?=
+# Worker processes for the experiments (the machine has 2 cores).
+JOBS   ?= 2
 # Folder with user-supplied data sets (the sentiment corpus); used when it exists.
 DATA_DIR ?= $(wildcard ../shared/data)
 DATA_ARG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
@@ -33,11 +35,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 venv: $(VENV)/.installed
 
 reproduce: $(VENV)/.installed
-	$(BIN)/controlml reproduce --out $(OUT) $(DATA_ARG) $(ARGS)
+	$(BIN)/controlml reproduce --out $(OUT) --jobs $(JOBS) $(DATA_ARG) $(ARGS)
 	@echo ">> report written to $(abspath $(OUT))/index.html"
 
 reproduce-quick: $(VENV)/.installed
-	$(BIN)/controlml reproduce --quick --out $(OUT) $(DATA_ARG) $(ARGS)
+	$(BIN)/controlml reproduce --quick --out $(OUT) --jobs $(JOBS) $(DATA_ARG) $(ARGS)
 	@echo ">> report written to $(abspath $(OUT))/index.html"
 
 test: $(VENV)/.installed-dev
