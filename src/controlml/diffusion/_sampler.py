@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import math
 import time
@@ -147,7 +148,7 @@ class ScoreFunction(Protocol):
     def score_tensor(self, x: torch.Tensor, t: float) -> torch.Tensor: ...
 
 
-class _Stepper:
+class _Stepper(abc.ABC):
     """One step of the backward dynamics from ``ta`` down to ``tb`` (``h = ta - tb``), in place.
 
     ``sfun`` is the score's hot path, ``nus`` the diffusivity on the grid, ``gen`` the
@@ -163,8 +164,9 @@ class _Stepper:
         z = torch.randn(x.shape, generator=self.gen, dtype=x.dtype, device=x.device)
         return z if scale == 1.0 else z.mul_(scale)
 
+    @abc.abstractmethod
     def step(self, x: torch.Tensor, k: int, ta: float, tb: float) -> None:
-        raise NotImplementedError
+        """Advance ``x`` in place from ``t_a`` to ``t_b`` (step ``k`` of the grid)."""
 
 
 class _Euler(_Stepper):
