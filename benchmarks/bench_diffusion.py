@@ -30,6 +30,8 @@ import time
 import numpy as np
 import torch
 
+from benchmarks._timing import best_time
+
 
 def _numpy_sampler(x: np.ndarray, X: np.ndarray, ts: np.ndarray, nu: float,
                    rng: np.random.Generator) -> np.ndarray:
@@ -47,16 +49,6 @@ def _numpy_sampler(x: np.ndarray, X: np.ndarray, ts: np.ndarray, nu: float,
         if nu > 0:
             x = x + math.sqrt(2 * nu * h) * rng.standard_normal(x.shape)
     return x
-
-
-def _best(f, repeat: int = 3) -> float:
-    f()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -129,3 +121,8 @@ def run(quick: bool = False) -> list[dict]:
              x_flop_bound=ours64_s / flop_bound_s, max_abs_diff=diff64,
              note=f"float64 timed on {base_steps} steps and scaled", **common),
     ]
+
+
+def _best(f, repeat: int = 3) -> float:
+    """Best of ``repeat`` runs after a warm-up call (seconds)."""
+    return best_time(f, repeat, warmup=True)[0]

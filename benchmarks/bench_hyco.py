@@ -17,20 +17,11 @@ One torch thread throughout, so the ratios compare code, not core counts.
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 import torch
 
-
-def _best(f, repeat: int = 3) -> float:
-    f()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from benchmarks._timing import best_time
 
 
 def _fitters(quick: bool) -> list[dict]:
@@ -100,3 +91,8 @@ def run(quick: bool = False) -> list[dict]:
         return _solver(quick) + _fitters(quick)
     finally:
         torch.set_num_threads(old)
+
+
+def _best(f, repeat: int = 3) -> float:
+    """Best of ``repeat`` runs after a warm-up call (seconds)."""
+    return best_time(f, repeat, warmup=True)[0]

@@ -29,19 +29,7 @@ import warnings
 
 import numpy as np
 
-
-def _best(f, repeat: int = 3) -> tuple[float, object]:
-    out = f()
-    best = float("inf")
-    for _ in range(repeat - 1):
-        t0 = time.perf_counter()
-        out = f()
-        best = min(best, time.perf_counter() - t0)
-    if repeat == 1:
-        t0 = time.perf_counter()
-        out = f()
-        best = time.perf_counter() - t0
-    return best, out
+from benchmarks._timing import best_time
 
 
 def _python_control_rows(quick: bool) -> list[dict]:
@@ -159,3 +147,8 @@ def run(quick: bool = False) -> list[dict]:
 
     with threadpool_limits(1):
         return _python_control_rows(quick) + _rbm_3d_rows(quick) + _guidance_rows(quick)
+
+
+def _best(f, repeat: int = 3) -> tuple[float, object]:
+    """A warm-up call, then the best of ``repeat - 1`` timed runs (at least one)."""
+    return best_time(f, repeat - 1, warmup=True)

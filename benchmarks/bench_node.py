@@ -16,9 +16,9 @@ of any point cuts the joint step), so ``ratio`` there is per point, a lower boun
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+
+from benchmarks._timing import best_time
 
 
 def _random_control(rng, num_pieces, d=2):
@@ -119,14 +119,6 @@ def _general_width_rows(rng, quick):
     return rows
 
 
-def _best_of(fn, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
 
 def run(quick: bool = False) -> list[dict]:
     from controlml.node import flow, interpolate
@@ -157,3 +149,7 @@ def run(quick: bool = False) -> list[dict]:
                      "relative_error": res.relative_error, "status": res.status})
     rows += _general_width_rows(rng, quick)
     return rows
+
+
+def _best_of(fn, repeat):
+    return best_time(fn, repeat)

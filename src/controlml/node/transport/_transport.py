@@ -524,6 +524,38 @@ def transport_errors(control: Control, source_box: Any, rho1: Any, *, box: Any, 
                    grid, Y, rng)
 
 
+def _grid_sizes(num_switches: Any, num_cells: Any, tol: Any, max_cells: int, *,
+                pieces_per_cell_grid: int) -> tuple[list[tuple[int, int]], float | None]:
+    """The grids :func:`transport` tries, from exactly one of a switch budget, a grid or a
+    tolerance (``pieces_per_cell_grid`` is 2 when a non-uniform source doubles the control)."""
+    given = [k for k, v in (("num_switches", num_switches), ("num_cells", num_cells), ("tol", tol))
+             if v is not None]
+    if len(given) != 1:
+        raise ParameterError("give exactly one of num_switches, num_cells or tol; got "
+                             f"{given or 'none'}")
+    if num_switches is not None:
+        num_switches = check_int(num_switches, "num_switches", minimum=0)
+        per = pieces_per_cell_grid
+        need = per * num_pieces(2, 2) - (per - 1)
+        if num_switches + 1 < need:
+            raise ParameterError(f"num_switches must be >= {need - 1} (a 2 x 2 grid needs {need} pieces"
+                                 f"{'' if per == 1 else ' with a non-uniform source'}); got {num_switches}")
+        n = cells_for_switches(num_switches if per == 1 else (num_switches + 1) // 2)
+        sizes = [(n, n)]
+    elif num_cells is not None:
+        try:
+            n, m = (int(v) for v in num_cells)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"num_cells must be a pair (n, m) of ints >= 1; got {num_cells!r}") from exc
+        if n < 1 or m < 1:
+            raise ParameterError(f"num_cells must be a pair (n, m) of ints >= 1; got {num_cells!r}")
+        sizes = [(n, m)]
+    else:
+        tol = check_positive(tol, "tol")
+        sizes = [(k, k) for k in _SEQ if k <= max_cells] or [(max_cells, max_cells)]
+    return sizes, tol
+
+
 def transport(rho0: Any, rho1: Any, *, box: Any, source_box: Any = None, num_switches: int | None = None,
               num_cells: tuple[int, int] | None = None, tol: float | None = None, T: float = 1.0,
               floor: float = 1e-3, ramp: float = 1e-6, quad: int = 4, grid: int = 256,
@@ -593,11 +625,6 @@ def transport(rho0: Any, rho1: Any, *, box: Any, source_box: Any = None, num_swi
     else:
         src = _as_box(source_box, "source_box")
     box = _as_box(box, "box")
-    given = [k for k, v in (("num_switches", num_switches), ("num_cells", num_cells), ("tol", tol))
-             if v is not None]
-    if len(given) != 1:
-        raise ParameterError("give exactly one of num_switches, num_cells or tol; got "
-                             f"{given or 'none'}")
     T = check_positive(T, "T")
     floor = float(floor)
     if not 0.0 <= floor < 1.0:
@@ -609,26 +636,8 @@ def transport(rho0: Any, rho1: Any, *, box: Any, source_box: Any = None, num_swi
     grid = check_int(grid, "grid", minimum=2)
     num_samples = check_int(num_samples, "num_samples", minimum=2)
     max_cells = check_int(max_cells, "max_cells", minimum=2)
-    if num_switches is not None:
-        num_switches = check_int(num_switches, "num_switches", minimum=0)
-        per = 1 if source_box is None else 2
-        need = per * num_pieces(2, 2) - (per - 1)
-        if num_switches + 1 < need:
-            raise ParameterError(f"num_switches must be >= {need - 1} (a 2 x 2 grid needs {need} pieces"
-                                 f"{'' if per == 1 else ' with a non-uniform source'}); got {num_switches}")
-        n = cells_for_switches(num_switches if per == 1 else (num_switches + 1) // 2)
-        sizes = [(n, n)]
-    elif num_cells is not None:
-        try:
-            n, m = (int(v) for v in num_cells)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"num_cells must be a pair (n, m) of ints >= 1; got {num_cells!r}") from exc
-        if n < 1 or m < 1:
-            raise ParameterError(f"num_cells must be a pair (n, m) of ints >= 1; got {num_cells!r}")
-        sizes = [(n, m)]
-    else:
-        tol = check_positive(tol, "tol")
-        sizes = [(k, k) for k in _SEQ if k <= max_cells] or [(max_cells, max_cells)]
+    sizes, tol = _grid_sizes(num_switches, num_cells, tol, max_cells,
+                             pieces_per_cell_grid=1 if source_box is None else 2)
     rng = check_random_state(random_state)
     source = None if source_box is None else TargetDensity(rho0, src, quad, name="rho0")
     target = TargetDensity(rho1, box, quad)
